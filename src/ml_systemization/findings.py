@@ -1,0 +1,151 @@
+"""The finding type and the rule registry every validation rule plugs into.
+
+A rule is a pure function of the design and the rule settings. It yields `Violation`s (the
+design is wrong, with the computed numbers in the message) or one `Missing` (the inputs it
+needs are absent, so it cannot be evaluated yet). The engine turns both into `Finding`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ml_systemization.model import Design
+from ml_systemization.settings import RuleSettings
+
+Severity = Literal["error", "warning", "info"]
+FindingKind = Literal["violation", "not_evaluable"]
+Area = Literal[
+    "context",
+    "baseline",
+    "io_contract",
+    "evaluation",
+    "architecture",
+    "rollout",
+    "monitoring",
+    "iteration",
+    "card",
+    "cross_step",
+]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+
+class Finding(BaseModel):
+    """One defect, or one rule that cannot be evaluated yet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str = Field(description="Rule id, e.g. EVAL-002")
+    severity: Severity = Field(description="error blocks ready; warning can be waived")
+    step: Area = Field(description="Section the finding belongs to")
+    kind: FindingKind = Field("violation", description="violation, or not_evaluable")
+    paths: list[str] = Field(default_factory=list, description="Fields involved")
+    message: str = Field(description="What is wrong, with the numbers")
+    fix: str = Field(description="How to fix it")
+    waived: str | None = Field(None, description="Waiver reason, when waived")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule yields when the design breaks it."""
+
+    paths: Sequence[str]
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """What a rule yields when its inputs are absent: the fields it needs."""
+
+    needs: Sequence[str]
+
+
+Check = Callable[[Design, RuleSettings], Iterable[Violation | Missing]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    area: Area
+    reads: tuple[str, ...]
+    source: str
+    check: Check
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str,
+    severity: Severity,
+    title: str,
+    *,
+    area: Area,
+    reads: Sequence[str] = (),
+    source: str = "",
+) -> Callable[[Check], Check]:
+    """Register a rule. `reads` lists the other sections its inputs come from, so that a
+    step tool also reports cross-step findings its change made evaluable or broke."""
+
+    def register(check: Check) -> Check:
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule {rule_id} registered twice")
+        REGISTRY[rule_id] = Rule(
+            rule_id, severity, title, area, tuple(dict.fromkeys((area, *reads))), source, check
+        )
+        return check
+
+    return register
+
+
+def run_rule(rule_: Rule, design: Design, settings: RuleSettings) -> list[Finding]:
+    findings: list[Finding] = []
+    waiver = next((w for w in design.waivers if w.id == rule_.id), None)
+    for outcome in rule_.check(design, settings):
+        if isinstance(outcome, Missing):
+            needs = list(outcome.needs)
+            findings.append(
+                Finding(
+                    rule_id=rule_.id,
+                    severity=rule_.severity,
+                    step=rule_.area,
+                    kind="not_evaluable",
+                    paths=needs,
+                    message=f"{rule_.title}: not evaluable yet; needs {', '.join(needs)}.",
+                    fix=f"Set {', '.join(needs)}.",
+                )
+            )
+            continue
+        findings.append(
+            Finding(
+                rule_id=rule_.id,
+                severity=rule_.severity,
+                step=rule_.area,
+                paths=list(outcome.paths),
+                message=outcome.message,
+                fix=outcome.fix,
+                waived=waiver.reason if waiver and rule_.severity != "error" else None,
+            )
+        )
+    return findings
+
+
+def evaluate(
+    design: Design,
+    settings: RuleSettings,
+    *,
+    touching: str | None = None,
+) -> list[Finding]:
+    """Run every registered rule (or those that read section `touching`), sorted by severity."""
+    findings: list[Finding] = []
+    for rule_ in REGISTRY.values():
+        if touching is None or touching in rule_.reads:
+            findings.extend(run_rule(rule_, design, settings))
+    findings.sort(key=lambda f: (f.kind != "violation", SEVERITY_ORDER[f.severity], f.rule_id))
+    return findings

@@ -1,0 +1,623 @@
+"""build_server(settings) -> MCPServer: tools, resources and the prompt. The only module importing mcp."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context, authenticated_principal
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.types import ToolAnnotations
+
+from ml_systemization import __version__
+from ml_systemization.errors import DesignNotFoundError, MLSystemizationError, TemplateError
+from ml_systemization.findings import Finding, evaluate
+from ml_systemization.model import Context as DesignContext
+from ml_systemization.model import Design
+from ml_systemization.patch import patch_model
+from ml_systemization.quality import Review, review
+from ml_systemization.render import Renderer
+from ml_systemization.settings import Settings
+from ml_systemization.steps import (
+    ARTIFACTS,
+    PROCEDURE,
+    STEPS,
+    SectionKey,
+    Step,
+    StepStatus,
+    apply_change,
+    next_step,
+    step_status,
+)
+from ml_systemization.store import DesignRecord, SQLiteStore
+
+SERVER_NAME = "ml-systemization"
+
+INSTRUCTIONS = """\
+Designs an ML/LLM feature for production in seven steps, each a tool that fills one section of a
+persistent design (pass its design_id on every call; a step takes a partial section: fields not
+sent are kept, null clears, list items are upserted by id, `remove` deletes by "<list>/<id>").
+1 choose_baseline  2 define_io_contract  3 build_evaluation  4 design_architecture
+5 plan_rollout  6 define_monitoring  7 define_iteration_loop, then describe_feature_card.
+Start with start_design. Every step result lists what the step still lacks, the findings
+(numbers-based checks) and the next step. review_design gives the quality bar and `ready`;
+render_artifacts returns the seven markdown artifacts."""
+
+ArtifactName = Literal[
+    "one_pager",
+    "baseline_spec",
+    "evaluation_plan",
+    "rollout_plan",
+    "monitoring_plan",
+    "iteration_plan",
+    "feature_card",
+]
+assert set(ArtifactName.__args__) == set(ARTIFACTS)
+
+DesignId = Annotated[str, Field(min_length=1, max_length=64, description="From start_design")]
+ExpectedRevision = Annotated[
+    int | None,
+    Field(ge=1, description="Fail, writing nothing, unless the design is at this revision"),
+]
+Removals = Annotated[
+    list[str],
+    Field(description='Entries to delete, "<list path>/<id>", e.g. "metrics/bleu"'),
+]
+
+
+@dataclass
+class AppState:
+    """What the lifespan hands every handler."""
+
+    settings: Settings
+    store: SQLiteStore
+    renderer: Renderer
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StepResult(Result):
+    design_id: str = Field(description="Design id")
+    revision: int = Field(description="Revision after this change")
+    step: str = Field(description="Section changed")
+    status: StepStatus = Field(description="empty, in_progress or complete")
+    missing: list[str] = Field(description="What the step still lacks")
+    findings: list[Finding] = Field(description="Findings of rules that read this section")
+    next_step: str | None = Field(description="Suggested next tool, or review_design")
+
+
+class DesignView(Result):
+    design_id: str = Field(description="Design id")
+    revision: int = Field(description="Current revision")
+    created_at: str = Field(description="ISO time")
+    updated_at: str = Field(description="ISO time")
+    design: Design = Field(description="The whole design")
+
+
+class DesignSummaryOut(Result):
+    design_id: str
+    feature: str | None
+    revision: int
+    updated_at: str
+
+
+class DesignList(Result):
+    designs: list[DesignSummaryOut] = Field(description="Newest first")
+    total: int = Field(description="Designs matching the query")
+
+
+class ReviewResult(Result):
+    design_id: str
+    revision: int
+    review: Review
+
+
+class Artifact(Result):
+    name: str = Field(description="Artifact name")
+    uri: str = Field(description="Resource URI of the artifact")
+    markdown: str = Field(description="Rendered markdown")
+
+
+class RenderResult(Result):
+    design_id: str
+    revision: int
+    artifacts: list[Artifact]
+
+
+class TemplateOut(Result):
+    name: str = Field(description="Template name")
+    source: Literal["builtin", "override"] = Field(description="Where it comes from")
+    text: str | None = Field(None, description="Raw Jinja2 markdown (get_template only)")
+
+
+class TemplateList(Result):
+    templates: list[TemplateOut]
+
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+# Re-sending the same partial section leaves the design unchanged except for a new revision.
+UPSERT = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _tool_errors() -> Iterator[None]:
+    """Turn the errors a caller can act on into ToolErrors, whose message reaches the model."""
+    try:
+        yield
+    except MLSystemizationError as exc:
+        raise ToolError(str(exc)) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ToolError(f"Invalid change, nothing was stored: {problems}") from exc
+
+
+def _state(ctx: Context[AppState]) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+def _reject_unknown_arguments(ctx: Context[AppState], allowed: set[str], tool: str) -> None:
+    """The SDK ignores unknown top-level arguments; a misplaced field must not vanish silently."""
+    params = ctx.request_context.params or {}
+    sent = params.get("arguments") or {}
+    unknown = sorted(set(sent) - allowed)
+    if unknown:
+        raise ToolError(
+            f"Unknown argument(s) {', '.join(unknown)} for {tool}; nothing was stored. "
+            f"Accepted: {', '.join(sorted(allowed))}. Section fields go inside the section "
+            "object."
+        )
+
+
+def _actor(ctx: Context[AppState]) -> str | None:
+    principal = authenticated_principal(ctx.request_context)
+    if principal:
+        return principal
+    with contextlib.suppress(AttributeError):
+        params = ctx.session.client_params
+        if params is not None:
+            return params.client_info.name
+    return None
+
+
+def _suggest(design: Design) -> str:
+    step = next_step(design)
+    return step.tool if step else "review_design"
+
+
+def _step_result(record: DesignRecord, step: Step, settings: Settings) -> StepResult:
+    status, missing = step_status(record.design, step)
+    findings = evaluate(record.design, settings.rules, touching=step.key)
+    return StepResult(
+        design_id=record.id,
+        revision=record.revision,
+        step=step.key,
+        status=status,
+        missing=missing,
+        findings=findings,
+        next_step=_suggest(record.design),
+    )
+
+
+def _change_record(section: str, patch: BaseModel | None, remove: list[str]) -> dict[str, Any]:
+    change: dict[str, Any] = {"section": section}
+    if patch is not None:
+        change["set"] = patch.model_dump(mode="json", exclude_unset=True)
+    if remove:
+        change["remove"] = remove
+    return change
+
+
+def _apply(
+    ctx: Context[AppState],
+    *,
+    tool: str,
+    design_id: str,
+    key: SectionKey,
+    patch: BaseModel | None,
+    remove: list[str],
+    expected_revision: int | None,
+) -> DesignRecord:
+    state = _state(ctx)
+    with _tool_errors():
+        return state.store.update(
+            design_id,
+            lambda design: apply_change(design, key, patch, remove=remove),
+            tool=tool,
+            actor=_actor(ctx),
+            change=_change_record(key, patch, remove),
+            expected_revision=expected_revision,
+        )
+
+
+# --------------------------------------------------------------------------- step tools
+
+
+def _step_tool(step: Step) -> Callable[..., StepResult]:
+    """A typed tool function for one step; its signature is the tool's input schema."""
+    patch_cls = patch_model(step.model)
+    section_param = step.key
+    allowed = {"design_id", section_param, "remove", "expected_revision"}
+
+    def tool(**kwargs: Any) -> StepResult:
+        ctx: Context[AppState] = kwargs["ctx"]
+        _reject_unknown_arguments(ctx, allowed, step.tool)
+        record = _apply(
+            ctx,
+            tool=step.tool,
+            design_id=kwargs["design_id"],
+            key=step.key,
+            patch=kwargs[section_param],
+            remove=kwargs["remove"],
+            expected_revision=kwargs["expected_revision"],
+        )
+        return _step_result(record, step, _state(ctx).settings)
+
+    parameters = [
+        inspect.Parameter("design_id", inspect.Parameter.KEYWORD_ONLY, annotation=DesignId),
+        inspect.Parameter(
+            section_param,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[patch_cls | None, Field(description="Partial section")],
+            default=None,
+        ),
+        inspect.Parameter(
+            "remove", inspect.Parameter.KEYWORD_ONLY, annotation=Removals, default=[]
+        ),
+        inspect.Parameter(
+            "expected_revision",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=ExpectedRevision,
+            default=None,
+        ),
+        inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context[AppState]),
+    ]
+    tool.__signature__ = inspect.Signature(parameters, return_annotation=StepResult)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": StepResult}
+    tool.__name__ = step.tool
+    return tool
+
+
+STEP_DESCRIPTIONS: dict[str, str] = {
+    "baseline": "Step 1: the baseline to beat (non-AI or simplest AI), its scores and cost, "
+    "and why ML/LLM.",
+    "io_contract": "Step 2: the I/O contract: typed bounded inputs, validatable output, "
+    "failure behavior per mode, timeouts and deadline.",
+    "evaluation": "Step 3: golden set (size, sources, slices), metrics with thresholds, "
+    "judge calibration, failure taxonomy.",
+    "architecture": "Step 4: serving mode, components with p95s, LLM tokens/prices/quotas, "
+    "cache, pinned versions, dependencies, SLOs, isolation.",
+    "rollout": "Step 5: flag and kill switch, shadow, canary stages, rollback triggers with "
+    "windows and minimum samples.",
+    "monitoring": "Step 6: signals (system, drift, quality_proxy, safety, cost) with "
+    "thresholds and windows, SLOs with burn-rate alerts, cost alerts.",
+    "iteration": "Step 7: what changes and through which gates, update triggers bound to "
+    "signals, A/B plan.",
+    "card": "Feature card fields: intended use, non-goals, limitations, failure modes, data and "
+    "privacy.",
+}
+
+
+def _register_step_tools(server: MCPServer) -> None:
+    for step in STEPS:
+        server.add_tool(
+            _step_tool(step),
+            name=step.tool,
+            title=step.title,
+            description=STEP_DESCRIPTIONS[step.key],
+            annotations=UPSERT,
+        )
+
+
+# --------------------------------------------------------------------------- design tools
+
+
+def _register_design_tools(server: MCPServer) -> None:
+    context_patch = patch_model(DesignContext)
+
+    @server.tool(title="Start a design", annotations=WRITE)
+    def start_design(
+        feature: Annotated[str, Field(min_length=1, max_length=200, description="Feature name")],
+        ctx: Context[AppState],
+        context: Annotated[
+            context_patch | None,  # type: ignore[valid-type]
+            Field(description="Seed inputs: problem, metrics, guardrails, data, traffic, budget"),
+        ] = None,
+    ) -> StepResult:
+        """Create a design and return its design_id; pass upstream context if you have it."""
+        _reject_unknown_arguments(ctx, {"feature", "context"}, "start_design")
+        state = _state(ctx)
+        with _tool_errors():
+            design = apply_change(Design(), "context", context)
+            design = apply_change(design, "context", context_patch(feature=feature))
+            record = state.store.create(
+                design,
+                tool="start_design",
+                actor=_actor(ctx),
+                change=_change_record("context", context, []) | {"feature": feature},
+            )
+        return StepResult(
+            design_id=record.id,
+            revision=record.revision,
+            step="context",
+            status="complete" if design.context.problem else "in_progress",
+            missing=[] if design.context.problem else ["context.problem: state the problem"],
+            findings=evaluate(design, state.settings.rules, touching="context"),
+            next_step=_suggest(design),
+        )
+
+    @server.tool(title="Update the context", annotations=UPSERT)
+    def update_context(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        context: Annotated[
+            context_patch | None,  # type: ignore[valid-type]
+            Field(description="Partial seed inputs"),
+        ] = None,
+        remove: Removals = [],  # noqa: B006 - pydantic copies defaults
+        expected_revision: ExpectedRevision = None,
+    ) -> StepResult:
+        """Change the seed inputs: problem, outcomes, metrics, guardrails, traffic, budget."""
+        _reject_unknown_arguments(
+            ctx, {"design_id", "context", "remove", "expected_revision"}, "update_context"
+        )
+        record = _apply(
+            ctx,
+            tool="update_context",
+            design_id=design_id,
+            key="context",
+            patch=context,
+            remove=remove,
+            expected_revision=expected_revision,
+        )
+        status: StepStatus = "complete" if record.design.context.problem else "in_progress"
+        return StepResult(
+            design_id=record.id,
+            revision=record.revision,
+            step="context",
+            status=status,
+            missing=[] if status == "complete" else ["context.problem: state the problem"],
+            findings=evaluate(record.design, _state(ctx).settings.rules, touching="context"),
+            next_step=_suggest(record.design),
+        )
+
+    @server.tool(title="Get a design", annotations=READ_ONLY)
+    def get_design(design_id: DesignId, ctx: Context[AppState]) -> DesignView:
+        """Return the whole current design with its revision."""
+        with _tool_errors():
+            record = _state(ctx).store.get(design_id)
+        return DesignView(
+            design_id=record.id,
+            revision=record.revision,
+            created_at=record.created_at.isoformat(),
+            updated_at=record.updated_at.isoformat(),
+            design=record.design,
+        )
+
+    @server.tool(title="List designs", annotations=READ_ONLY)
+    def list_designs(
+        ctx: Context[AppState],
+        query: Annotated[str | None, Field(description="Substring of the feature name")] = None,
+        limit: Annotated[int, Field(ge=1, le=200)] = 50,
+        offset: Annotated[int, Field(ge=0)] = 0,
+    ) -> DesignList:
+        """List stored designs, most recently updated first."""
+        with _tool_errors():
+            summaries, total = _state(ctx).store.list(limit=limit, offset=offset, query=query)
+        return DesignList(
+            designs=[
+                DesignSummaryOut(
+                    design_id=s.id,
+                    feature=s.feature,
+                    revision=s.revision,
+                    updated_at=s.updated_at.isoformat(),
+                )
+                for s in summaries
+            ],
+            total=total,
+        )
+
+    @server.tool(title="Review a design", annotations=READ_ONLY)
+    def review_design(design_id: DesignId, ctx: Context[AppState]) -> ReviewResult:
+        """Quality bar, step status, all findings and whether the design is ready."""
+        state = _state(ctx)
+        with _tool_errors():
+            record = state.store.get(design_id)
+        return ReviewResult(
+            design_id=record.id,
+            revision=record.revision,
+            review=review(record.design, state.settings.rules),
+        )
+
+    @server.tool(title="Render artifacts", annotations=READ_ONLY)
+    def render_artifacts(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        names: Annotated[
+            list[ArtifactName] | None, Field(description="Artifacts to render; default all seven")
+        ] = None,
+    ) -> RenderResult:
+        """Render the design's markdown artifacts (unfilled fields show which tool fills them)."""
+        state = _state(ctx)
+        with _tool_errors():
+            record = state.store.get(design_id)
+            artifacts = [
+                Artifact(
+                    name=name,
+                    uri=f"design://{record.id}/artifacts/{name}",
+                    markdown=_render(state, record, name),
+                )
+                for name in (names or list(ARTIFACTS))
+            ]
+        return RenderResult(design_id=record.id, revision=record.revision, artifacts=artifacts)
+
+    @server.tool(title="List templates", annotations=READ_ONLY)
+    def list_templates(ctx: Context[AppState]) -> TemplateList:
+        """List the artifact templates and whether each is built in or overridden."""
+        with _tool_errors():
+            infos = _state(ctx).renderer.list_templates()
+        return TemplateList(
+            templates=[TemplateOut(name=i.name, source=i.source) for i in infos]
+        )
+
+    @server.tool(title="Get a template", annotations=READ_ONLY)
+    def get_template(name: ArtifactName, ctx: Context[AppState]) -> TemplateOut:
+        """Return one raw Jinja2 markdown template (also resource template://{name})."""
+        renderer = _state(ctx).renderer
+        with _tool_errors():
+            info = next(i for i in renderer.list_templates() if i.name == name)
+            return TemplateOut(name=name, source=info.source, text=renderer.template_source(name))
+
+
+def _render(state: AppState, record: DesignRecord, name: str) -> str:
+    findings = evaluate(record.design, state.settings.rules)
+    return state.renderer.render(
+        name,
+        record.design,
+        design_id=record.id,
+        revision=record.revision,
+        findings=[f for f in findings if f.kind == "violation"],
+    )
+
+
+# --------------------------------------------------------------------------- resources, prompt
+
+
+def _register_resources(server: MCPServer) -> None:
+    @server.resource(
+        "template://{name}",
+        name="template",
+        title="Artifact template",
+        description="Raw Jinja2 markdown template of one artifact",
+        mime_type="text/markdown",
+    )
+    def template_resource(name: str, ctx: Context[AppState]) -> str:
+        try:
+            return _state(ctx).renderer.template_source(name)
+        except TemplateError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+
+    @server.resource(
+        "design://{design_id}",
+        name="design",
+        title="Design",
+        description="The whole design as JSON",
+        mime_type="application/json",
+    )
+    def design_resource(design_id: str, ctx: Context[AppState]) -> str:
+        try:
+            record = _state(ctx).store.get(design_id)
+        except DesignNotFoundError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+        return json.dumps(
+            {
+                "design_id": record.id,
+                "revision": record.revision,
+                "design": record.design.model_dump(mode="json"),
+            },
+            indent=2,
+        )
+
+    @server.resource(
+        "design://{design_id}/artifacts/{name}",
+        name="artifact",
+        title="Rendered artifact",
+        description="One artifact of a design, rendered to markdown",
+        mime_type="text/markdown",
+    )
+    def artifact_resource(design_id: str, name: str, ctx: Context[AppState]) -> str:
+        state = _state(ctx)
+        if name not in ARTIFACTS:
+            raise ResourceNotFoundError(
+                f"Unknown artifact {name!r}; use one of {', '.join(ARTIFACTS)}."
+            )
+        try:
+            record = state.store.get(design_id)
+        except DesignNotFoundError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+        return _render(state, record, name)
+
+
+AGENT_PROMPT = """\
+You are running the ml-systemization procedure for: {feature}.
+
+Goal: seven artifacts (one-pager, baseline spec, evaluation plan, rollout plan, monitoring and
+drift plan, iteration loop plan, feature card) that pass the quality bar.
+
+Work with the ml-systemization tools, one step at a time, asking the user for facts you do not
+have instead of inventing numbers:
+1. start_design (feature, problem, success metrics, guardrails, data, traffic, cost budget).
+{steps}
+Then describe_feature_card, review_design, and render_artifacts.
+
+Rules you must hold to:
+- Define a baseline to beat, and score it on the same golden set.
+- Define the evaluation (golden tasks and thresholds) before optimizing the architecture.
+- Include online quality proxies and a cost budget.
+- Stage the rollout behind a flag, with rollback triggers that can fire inside their stage.
+After each call, read `missing` and `findings`: fix errors before moving on, and explain each
+warning you keep to the user."""
+
+
+def _register_prompt(server: MCPServer) -> None:
+    steps = "\n".join(
+        f"{step.number + 1}. {step.tool}: {STEP_DESCRIPTIONS[step.key]}" for step in PROCEDURE
+    )
+
+    @server.prompt(
+        name="ml_systemization",
+        title="Design an ML/LLM feature for production",
+        description="Walk the seven steps for a feature and produce the seven artifacts",
+    )
+    def ml_systemization(
+        feature: Annotated[str, Field(description="The ML/LLM feature to design")],
+    ) -> str:
+        return AGENT_PROMPT.format(feature=feature, steps=steps)
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def build_server(settings: Settings) -> MCPServer:
+    """A fresh server; state (the store) lives in its lifespan, keyed by design_id."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        store = SQLiteStore(settings.db_path)
+        try:
+            yield AppState(settings, store, Renderer(settings.templates_dir))
+        finally:
+            store.close()
+
+    server = MCPServer(
+        SERVER_NAME,
+        title="ML Systemization",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+    )
+    _register_design_tools(server)
+    _register_step_tools(server)
+    _register_resources(server)
+    _register_prompt(server)
+    return server

@@ -1,0 +1,46 @@
+"""Frozen settings: where data lives, template overrides, and the numeric defaults of the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RuleSettings(BaseModel):
+    """Tool defaults of the validation rules (not published standards); override per server or
+    per design. The rendered artifacts state which values were used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Significance level")
+    power: float = Field(0.80, gt=0.5, lt=1, description="Statistical power")
+    golden_tolerance: float = Field(0.05, gt=0, lt=0.5, description="Golden-set CI half-width")
+    slice_tolerance: float = Field(0.10, gt=0, lt=0.5, description="Slice CI half-width")
+    min_gated_slice_n: int = Field(30, ge=1, description="Smallest slice that may be gated")
+    kappa_min: float = Field(0.60, ge=0, le=1, description="Minimum judge-human kappa")
+    judge_calibration_n: int = Field(196, ge=1, description="Minimum judge calibration items")
+    budget_headroom: float = Field(1.2, ge=1, description="Budget over estimated cost")
+    quota_margin: float = Field(0.8, gt=0, le=1, description="Usable share of provider quota")
+    canary_budget_share: float = Field(
+        0.10, gt=0, le=1, description="Error-budget share one canary may burn"
+    )
+    max_false_rollback: float = Field(0.10, gt=0, lt=1, description="Family-wise rollback rate")
+    psi_safety: float = Field(1.1, ge=1, description="PSI window safety factor")
+    max_rollback_min: float = Field(5, gt=0, description="Max minutes to roll back")
+    min_production_share: float = Field(0.3, ge=0, le=1, description="Production share of golden")
+    golden_max_age_days: int = Field(180, ge=1, description="Golden set age before refresh")
+    decision_horizon_days: float = Field(7, gt=0, description="Days to detect a quality drop")
+    min_analysis_points: int = Field(50, ge=1, description="Points per canary analysis")
+    discordance: float = Field(0.10, gt=0, le=1, description="Paired discordance default")
+    daily_cost_alert_factor: float = Field(1.5, ge=1, description="Daily alert vs budget/30")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one server process is configured with (built by the CLI, or by tests)."""
+
+    db_path: Path
+    templates_dir: Path | None = None
+    rules: RuleSettings = field(default_factory=RuleSettings)

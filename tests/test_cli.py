@@ -1,0 +1,120 @@
+"""The installed console script: a real stdio server, the demo, and the inspection commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+
+from ml_systemization.examples import EXAMPLES
+from ml_systemization.steps import ARTIFACTS
+
+SCRIPT = Path(sys.executable).parent / "ml-systemization"
+MARKER = "not set:"
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ML_SYSTEMIZATION")}
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def test_the_console_script_is_installed() -> None:
+    assert SCRIPT.exists(), f"install the package first (pip install -e .); missing {SCRIPT}"
+    assert run("--version").stdout.startswith("ml-systemization ")
+
+
+@pytest.mark.anyio
+async def test_the_installed_script_serves_stdio_to_a_real_client(tmp_path: Path) -> None:
+    params = StdioServerParameters(
+        command=str(SCRIPT), args=["serve", "--db", str(tmp_path / "db.sqlite3")]
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert {"start_design", "choose_baseline", "review_design"} <= names
+            started = await client.call_tool("start_design", {"feature": "Churn scorer"})
+            design_id = (started.structured_content or {})["design_id"]
+            step = await client.call_tool(
+                "choose_baseline",
+                {"design_id": design_id, "baseline": {"id": "rules", "type": "rules"}},
+            )
+            assert not step.is_error
+            result: dict[str, Any] = step.structured_content or {}
+            assert result["revision"] == 2
+    assert (tmp_path / "db.sqlite3").exists()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    root = tmp_path_factory.mktemp("demo")
+    db, out = root / "db.sqlite3", root / "out"
+    proc = run("demo", "--db", str(db), "--out", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return db, out, proc.stdout
+
+
+def test_the_demo_writes_seven_artifacts_per_example_with_no_unfilled_markers(
+    demo: tuple[Path, Path, str],
+) -> None:
+    _, out, stdout = demo
+    for example in EXAMPLES:
+        folder = out / example
+        for artifact in ARTIFACTS:
+            text = (folder / f"{artifact}.md").read_text(encoding="utf-8")
+            assert len(text) > 500, artifact
+            assert MARKER not in text, f"{example}/{artifact} has unfilled fields"
+        review = json.loads((folder / "review.json").read_text(encoding="utf-8"))
+        assert review["ready"], review["summary"]
+        assert example in stdout
+
+
+def test_list_show_review_and_render_read_the_stored_designs(
+    demo: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    db, _, _ = demo
+    listed = run("list", "--db", str(db))
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.strip().splitlines()[1:]
+    assert len(rows) == len(EXAMPLES)
+    design_id = rows[0].split()[0]
+    shown = run("show", design_id, "--db", str(db))
+    assert json.loads(shown.stdout)["design_id"] == design_id
+    reviewed = run("review", design_id, "--db", str(db))
+    assert reviewed.returncode == 0, reviewed.stdout
+    assert "[pass] QB-1" in reviewed.stdout
+    as_json = json.loads(run("review", design_id, "--db", str(db), "--json").stdout)
+    assert as_json["ready"] is True
+    rendered = run("render", design_id, "--db", str(db), "--out", str(tmp_path / "r"))
+    assert rendered.returncode == 0, rendered.stderr
+    assert sorted(p.stem for p in (tmp_path / "r").glob("*.md")) == sorted(ARTIFACTS)
+
+
+def test_an_unknown_design_id_is_a_clear_cli_error(tmp_path: Path) -> None:
+    proc = run("show", "d-nope", "--db", str(tmp_path / "db.sqlite3"))
+    assert proc.returncode == 2
+    assert "No design with id 'd-nope'" in proc.stderr
+    empty = run("list", "--db", str(tmp_path / "db.sqlite3"))
+    assert "No designs" in empty.stdout
+
+
+def test_the_db_location_follows_the_environment_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "ML_SYSTEMIZATION_DB": str(tmp_path / "env.sqlite3")}
+    proc = subprocess.run(
+        [str(SCRIPT), "list"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.sqlite3").exists()
