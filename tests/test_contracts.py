@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 
 import ml_systemization
-from ml_systemization.server import build_server
 from ml_systemization.model import Design
+from ml_systemization.server import build_server
 from ml_systemization.settings import Settings
 from ml_systemization.steps import ARTIFACTS, STEPS
 
@@ -40,7 +40,7 @@ def test_domain_modules_never_import_mcp() -> None:
 
 
 def test_every_step_has_a_tool_a_section_and_an_artifact_template() -> None:
-    templates = {p.name for p in (ROOT / "templates").glob("*.md.j2")}
+    templates = {p.name for p in (ROOT / "templates").glob("*.md.j2") if not p.name.startswith("_")}
     assert templates == {f"{a}.md.j2" for a in ARTIFACTS}
     for step in STEPS:
         assert step.artifact in ARTIFACTS
@@ -67,7 +67,10 @@ async def test_the_readme_lists_exactly_the_registered_tools_resources_and_promp
 
 
 def test_the_readme_commands_exist() -> None:
-    assert "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/ml-systemization demo" in README
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/ml-systemization demo"
+        in README
+    )
     assert '.venv/bin/pip install -e ".[dev]" && .venv/bin/python -m pytest' in README
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert '-m pip install --quiet -e ".[dev]"' in ci

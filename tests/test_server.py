@@ -232,7 +232,11 @@ async def test_a_stale_expected_revision_is_rejected_and_a_current_one_accepted(
         ok = await call(
             client,
             "update_context",
-            {"design_id": design_id, "context": {"problem": "Slow replies"}, "expected_revision": 1},
+            {
+                "design_id": design_id,
+                "context": {"problem": "Slow replies"},
+                "expected_revision": 1,
+            },
         )
         assert ok["revision"] == 2
         text = await error_text(
@@ -281,7 +285,9 @@ async def test_resources_serve_templates_designs_and_rendered_artifacts(
 ) -> None:
     async with Client(build_server(settings)) as client:
         design_id = await start(client)
-        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        templates = {
+            t.uri_template for t in (await client.list_resource_templates()).resource_templates
+        }
         assert templates >= {
             "template://{name}",
             "design://{design_id}",
@@ -293,7 +299,9 @@ async def test_resources_serve_templates_designs_and_rendered_artifacts(
         doc = (await client.read_resource(f"design://{design_id}")).contents[0]
         assert doc.mime_type == "application/json"
         assert json.loads(doc.text)["design"]["context"]["feature"] == "Support answer assistant"
-        card = (await client.read_resource(f"design://{design_id}/artifacts/feature_card")).contents[0]
+        card = (
+            await client.read_resource(f"design://{design_id}/artifacts/feature_card")
+        ).contents[0]
         assert card.text.startswith("# ")
         assert "describe_feature_card" in card.text  # unfilled fields name their tool
         with pytest.raises(MCPError):

@@ -1,4 +1,4 @@
-"""Command line: serve the MCP server, run the demo, and inspect stored designs without an assistant."""
+"""Command line: serve the MCP server, run the demo, inspect stored designs without an assistant."""
 
 from __future__ import annotations
 
@@ -54,9 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", parents=[common], help="drive the shipped examples through a real stdio server"
     )
-    demo.add_argument(
-        "--out", metavar="DIR", default="ml-systemization-demo", help="output folder"
-    )
+    demo.add_argument("--out", metavar="DIR", default="ml-systemization-demo", help="output folder")
     demo.add_argument("--example", action="append", help="example name (default: all)")
 
     sub.add_parser("list", parents=[common], help="list stored designs")

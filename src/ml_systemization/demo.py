@@ -1,4 +1,4 @@
-"""The demo: start the server as a real stdio subprocess and drive the shipped examples through it."""
+"""The demo: run the server as a real stdio subprocess and drive the shipped examples through it."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ml_systemization.model import Design
+from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.settings import RuleSettings
 
 Severity = Literal["error", "warning", "info"]
@@ -36,7 +36,7 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 class Finding(BaseModel):
     """One defect, or one rule that cannot be evaluated yet."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = MODEL_CONFIG
 
     rule_id: str = Field(description="Rule id, e.g. EVAL-002")
     severity: Severity = Field(description="error blocks ready; warning can be waived")

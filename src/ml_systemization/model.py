@@ -216,9 +216,9 @@ class IOContract(Model):
 
 
 class GoldenSource(Item):
-    kind: (
-        Literal["production", "synthetic", "expert", "adversarial", "public_benchmark"] | None
-    ) = Field(None, description="Where the items come from")
+    kind: Literal["production", "synthetic", "expert", "adversarial", "public_benchmark"] | None = (
+        Field(None, description="Where the items come from")
+    )
     share: Probability | None = Field(None, description="Share of the golden set")
     date: dt.date | None = Field(None, description="When collected")
     description: Text | None = Field(None, description="How they were sampled")
@@ -381,6 +381,7 @@ class SideEffectTool(Item):
     operations: list[Text] = Field(default_factory=list, description="Allowlisted operations")
     credentials: Text | None = Field(None, description="Credential scope")
     human_confirmation: bool | None = Field(None, description="Irreversible actions confirmed")
+    irreversible: bool | None = Field(None, description="Irreversible or high-value action")
 
 
 class Architecture(Model):

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ml_systemization.findings import Finding, evaluate
-from ml_systemization.model import Design, Metric
+from ml_systemization.model import MODEL_CONFIG, Design, Metric
 from ml_systemization.settings import RuleSettings
 from ml_systemization.steps import STEPS, StepStatus, step_status
 
 
 class QualityCheck(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = MODEL_CONFIG
 
     id: str = Field(description="QB-1..QB-5 (quality bar) or FM-1..FM-3 (failure modes)")
     title: str = Field(description="The check, in the seed's words")
@@ -25,7 +24,7 @@ class QualityCheck(BaseModel):
 
 
 class StepSummary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = MODEL_CONFIG
 
     step: str = Field(description="Section key")
     tool: str = Field(description="Tool that fills it")
@@ -36,7 +35,7 @@ class StepSummary(BaseModel):
 
 
 class Review(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = MODEL_CONFIG
 
     ready: bool = Field(description="True only when every check passes and no error remains")
     summary: str = Field(description="One-line verdict")
@@ -278,9 +277,7 @@ def review(design: Design, settings: RuleSettings) -> Review:
     findings = evaluate(design, settings)
     bar = quality_bar(design)
     live = [f for f in findings if f.kind == "violation" and not f.waived]
-    blocking_unknown = [
-        f for f in findings if f.kind == "not_evaluable" and f.severity == "error"
-    ]
+    blocking_unknown = [f for f in findings if f.kind == "not_evaluable" and f.severity == "error"]
     counts = {
         "error": sum(f.severity == "error" for f in live),
         "warning": sum(f.severity == "warning" for f in live),
@@ -323,6 +320,3 @@ def review(design: Design, settings: RuleSettings) -> Review:
         counts=counts,
         findings=findings,
     )
-
-
-ReviewVerdict = Literal["ready", "not_ready"]

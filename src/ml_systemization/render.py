@@ -30,11 +30,13 @@ ARTIFACT_TITLES: dict[str, str] = {
     "feature_card": "Feature/Model Card",
 }
 
-# Templates that artifacts import; overridable like the artifacts, but not artifacts themselves.
-PARTIALS: tuple[str, ...] = ("_macros",)
+# Templates the artifacts import, by name. Overridable like the artifacts, but not artifacts:
+# their suffix keeps them out of `*.md.j2`.
+PARTIALS: dict[str, str] = {"_macros": "_macros.j2"}
 
-# Sections whose findings an artifact lists besides every error (one_pager, feature_card).
-_EXTRA_SECTIONS: dict[str, frozenset[str]] = {"one_pager": frozenset({"context"})}
+# Sections whose findings an artifact lists besides its steps' (and every error, for the
+# one-pager and the card): the one-pager is where context and cross-step findings land.
+_EXTRA_SECTIONS: dict[str, frozenset[str]] = {"one_pager": frozenset({"context", "cross_step"})}
 _ALL_ERRORS = frozenset({"one_pager", "feature_card"})
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -43,13 +45,13 @@ KEYED_COMPUTED_GROUPS: tuple[str, ...] = ("metrics", "slices", "stages", "trigge
 FLAT_COMPUTED_GROUPS: tuple[str, ...] = ("baseline", "architecture", "cost", "ab", "settings")
 
 COMPUTED_LABELS: dict[str, str] = {
-    "wilson_half_width": "Wilson ±",
+    "wilson_half_width": "Wilson half-width",
     "wilson_lower": "Wilson lower",
     "wilson_upper": "Wilson upper",
     "n_min": "n_min",
     "mde": "MDE",
     "mde_paired": "MDE (paired)",
-    "corrected_rate": "Rogan–Gladen corrected",
+    "corrected_rate": "Rogan-Gladen corrected",
     "n_required": "n required",
     "min_duration_h": "min duration (h)",
     "expected_samples": "samples expected",
@@ -211,7 +213,9 @@ def format_value(value: object) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{md(str(k))}: {format_value(v)}" for k, v in value.items())
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(format_value(v) for v in value)
+        # Free-text items may hold commas themselves; a semicolon keeps them apart.
+        sep = "; " if any(isinstance(v, str) for v in value) else ", "
+        return sep.join(format_value(v) for v in value)
     raise TypeError(f"cannot render a {type(value).__name__} inline; render its fields")
 
 
@@ -306,9 +310,10 @@ class FindingView:
     rule_id: str
     severity: str
     step: str | None
-    path: str | None
+    paths: tuple[str, ...]
     message: str
     fix: str | None
+    waived: str | None
 
 
 def _field(finding: object, name: str) -> Any:
@@ -322,20 +327,25 @@ def _finding_view(finding: object) -> FindingView:
         raw = _field(finding, name)
         return None if raw is None else str(getattr(raw, "value", raw))
 
+    paths = _field(finding, "paths")
+    if isinstance(paths, str):
+        paths = [paths]
+    single = text("path")
     return FindingView(
         rule_id=text("rule_id") or "?",
         severity=text("severity") or "info",
         step=text("step"),
-        path=text("path"),
+        paths=tuple(str(p) for p in paths) if paths else ((single,) if single else ()),
         message=text("message") or "",
         fix=text("fix"),
+        waived=text("waived"),
     )
 
 
 def findings_for(artifact: str, findings: Sequence[object]) -> list[FindingView]:
     """The findings an artifact lists: its steps' findings, plus every error for the
     one-pager and the feature card; errors first, then by rule id."""
-    sections = {step.key for step in STEPS if step.artifact == artifact}
+    sections: set[str] = {step.key for step in STEPS if step.artifact == artifact}
     sections |= _EXTRA_SECTIONS.get(artifact, frozenset())
     views = [_finding_view(f) for f in findings]
     chosen = [
@@ -343,7 +353,7 @@ def findings_for(artifact: str, findings: Sequence[object]) -> list[FindingView]
         for f in views
         if f.step in sections or (artifact in _ALL_ERRORS and f.severity == "error")
     ]
-    return sorted(chosen, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), f.rule_id, f.path or ""))
+    return sorted(chosen, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 3), f.rule_id, f.paths))
 
 
 class ComputedView:
@@ -351,6 +361,13 @@ class ComputedView:
 
     def __init__(self, computed: Mapping[str, Any] | None) -> None:
         self.raw: Mapping[str, Any] = computed or {}
+        unknown = sorted(set(self.raw) - {*KEYED_COMPUTED_GROUPS, *FLAT_COMPUTED_GROUPS})
+        if unknown:
+            # A misspelt group would silently vanish from every artifact.
+            raise TemplateError(
+                f"Unknown computed group(s) {', '.join(unknown)}; known: "
+                f"{', '.join(KEYED_COMPUTED_GROUPS + FLAT_COMPUTED_GROUPS)}."
+            )
         for group in KEYED_COMPUTED_GROUPS:
             entries = self.raw.get(group)
             if entries is None:
@@ -383,9 +400,9 @@ class ComputedView:
         ]
 
     def cell(self, group: str, item_id: str) -> str:
-        """One table cell: `label value; label value`, or `—` when nothing was computed."""
+        """One table cell: `label: value; label: value`, or `—` when nothing was computed."""
         pairs = self.lines(group, item_id)
-        return "; ".join(f"{label} {value}" for label, value in pairs) or "—"
+        return "; ".join(f"{label}: {value}" for label, value in pairs) or "—"
 
 
 # --------------------------------------------------------------------------- renderer
@@ -393,8 +410,11 @@ class ComputedView:
 
 def _artifact_name(name: str, *, allow_partials: bool = False) -> str:
     base = name.removesuffix(TEMPLATE_SUFFIX)
-    if base in ARTIFACTS or (allow_partials and base in PARTIALS):
+    if base in ARTIFACTS:
         return base
+    partial = next((p for p, f in PARTIALS.items() if name in (p, f)), None)
+    if allow_partials and partial is not None:
+        return partial
     raise TemplateError(
         f"Unknown template {name!r}. Valid names: {', '.join(ARTIFACTS)}"
         + (f" (and the partial {', '.join(PARTIALS)})." if allow_partials else ".")
@@ -425,7 +445,8 @@ class Renderer:
 
     def __init__(self, override_dir: Path | None = None) -> None:
         self._builtin_dir = builtin_templates_dir()
-        self._override_dir = override_dir
+        self._override_dir = override_dir.resolve() if override_dir is not None else None
+        override_dir = self._override_dir
         loaders: list[jinja2.BaseLoader] = []
         if override_dir is not None:
             if not override_dir.is_dir():
@@ -450,7 +471,7 @@ class Renderer:
         )
 
     def _path(self, base: str) -> tuple[Path, Literal["builtin", "override"]]:
-        filename = base + TEMPLATE_SUFFIX
+        filename = PARTIALS.get(base, base + TEMPLATE_SUFFIX)
         if self._override_dir is not None and (self._override_dir / filename).is_file():
             return self._override_dir / filename, "override"
         return self._builtin_dir / filename, "builtin"
@@ -497,9 +518,11 @@ class Renderer:
             design_id: Shown in the header line.
             revision: Shown in the header line.
             findings: Objects (or mappings) with `rule_id`, `severity`, `message`, `fix`,
-                `step` (a SectionKey value) and optionally `path`. When any are given, the
-                artifact ends with a Findings section: those of its own steps, and for the
-                one-pager and the feature card every error as well.
+                `step` (a SectionKey value or `cross_step`), and optionally `paths` (or one
+                `path`) and `waived` (the waiver reason). When any are given, the artifact
+                ends with a Findings section: those of its own steps (the one-pager also takes
+                `context` and `cross_step`), and for the one-pager and the feature card every
+                error as well; errors first.
             computed: Numbers from the validation engine; every group is optional and so is
                 every key. Keyed groups map an item id to `{key: value}` and add a Computed
                 column to that item's table:
@@ -531,7 +554,8 @@ class Renderer:
 
                 Keys are shown with the labels in COMPUTED_LABELS (unknown keys with `_` as
                 spaces); floats are rounded to 3 significant figures (whole numbers from
-                100 up), booleans read yes/no.
+                100 up), booleans read yes/no. An unknown group or a group of the wrong
+                shape raises TemplateError, so a misspelt group cannot vanish silently.
 
         Raises:
             TemplateError: unknown name, malformed `computed`, or a template that fails to
@@ -598,21 +622,21 @@ class Renderer:
         tb = exc.__traceback__
         while tb is not None:
             filename = Path(tb.tb_frame.f_code.co_filename)
-            if filename.name.endswith(TEMPLATE_SUFFIX) and any(
-                filename.is_relative_to(root) for root in roots
-            ):
+            if filename.suffix == ".j2" and any(filename.is_relative_to(root) for root in roots):
                 found = (filename, tb.tb_lineno)
             tb = tb.tb_next
         return found
 
     def _error(self, exc: BaseException) -> TemplateError:
         path, line = self._locate(exc)
-        detail = exc.message if isinstance(exc, jinja2.TemplateError) else str(exc)
+        detail = (exc.message if isinstance(exc, jinja2.TemplateError) else None) or str(exc)
         kind = "syntax error" if isinstance(exc, jinja2.TemplateSyntaxError) else "error"
         where = f"{path}, line {line}" if path is not None else "a template"
         message = f"Template {where}: {kind}: {detail}."
-        if path is not None and self._override_dir is not None and path.is_relative_to(
-            self._override_dir
+        if (
+            path is not None
+            and self._override_dir is not None
+            and path.is_relative_to(self._override_dir)
         ):
             message += (
                 f" Fix the override, or remove {path.name} from {self._override_dir} "

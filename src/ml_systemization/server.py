@@ -1,27 +1,27 @@
-"""build_server(settings) -> MCPServer: tools, resources and the prompt. The only module importing mcp."""
+"""build_server(settings) -> MCPServer: tools, resources, prompt. The only module importing mcp."""
 
 from __future__ import annotations
 
 import contextlib
 import inspect
 import json
+import typing
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, authenticated_principal
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
 
 from ml_systemization import __version__
 from ml_systemization.errors import DesignNotFoundError, MLSystemizationError, TemplateError
 from ml_systemization.findings import Finding, evaluate
+from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.model import Context as DesignContext
-from ml_systemization.model import Design
 from ml_systemization.patch import patch_model
 from ml_systemization.quality import Review, review
 from ml_systemization.render import Renderer
@@ -60,7 +60,7 @@ ArtifactName = Literal[
     "iteration_plan",
     "feature_card",
 ]
-assert set(ArtifactName.__args__) == set(ARTIFACTS)
+assert set(typing.get_args(ArtifactName)) == set(ARTIFACTS)
 
 DesignId = Annotated[str, Field(min_length=1, max_length=64, description="From start_design")]
 ExpectedRevision = Annotated[
@@ -73,6 +73,13 @@ Removals = Annotated[
 ]
 
 
+if TYPE_CHECKING:
+    ContextPatch = DesignContext
+else:
+    # The tool input for the seed inputs: the Context model with every field optional.
+    ContextPatch = patch_model(DesignContext)
+
+
 @dataclass
 class AppState:
     """What the lifespan hands every handler."""
@@ -83,7 +90,7 @@ class AppState:
 
 
 class Result(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = MODEL_CONFIG
 
 
 class StepResult(Result):
@@ -101,7 +108,10 @@ class DesignView(Result):
     revision: int = Field(description="Current revision")
     created_at: str = Field(description="ISO time")
     updated_at: str = Field(description="ISO time")
-    design: Design = Field(description="The whole design")
+    # A plain object here: the full design schema would cost ~35 KB of every tools/list.
+    design: dict[str, Any] = Field(
+        description="The whole design (schema: resource schema://design)"
+    )
 
 
 class DesignSummaryOut(Result):
@@ -196,7 +206,8 @@ def _actor(ctx: Context[AppState]) -> str | None:
     with contextlib.suppress(AttributeError):
         params = ctx.session.client_params
         if params is not None:
-            return params.client_info.name
+            name: str = params.client_info.name
+            return name
     return None
 
 
@@ -333,14 +344,13 @@ def _register_step_tools(server: MCPServer) -> None:
 
 
 def _register_design_tools(server: MCPServer) -> None:
-    context_patch = patch_model(DesignContext)
 
     @server.tool(title="Start a design", annotations=WRITE)
     def start_design(
         feature: Annotated[str, Field(min_length=1, max_length=200, description="Feature name")],
         ctx: Context[AppState],
         context: Annotated[
-            context_patch | None,  # type: ignore[valid-type]
+            ContextPatch | None,
             Field(description="Seed inputs: problem, metrics, guardrails, data, traffic, budget"),
         ] = None,
     ) -> StepResult:
@@ -349,7 +359,7 @@ def _register_design_tools(server: MCPServer) -> None:
         state = _state(ctx)
         with _tool_errors():
             design = apply_change(Design(), "context", context)
-            design = apply_change(design, "context", context_patch(feature=feature))
+            design = apply_change(design, "context", ContextPatch(feature=feature))
             record = state.store.create(
                 design,
                 tool="start_design",
@@ -371,7 +381,7 @@ def _register_design_tools(server: MCPServer) -> None:
         design_id: DesignId,
         ctx: Context[AppState],
         context: Annotated[
-            context_patch | None,  # type: ignore[valid-type]
+            ContextPatch | None,
             Field(description="Partial seed inputs"),
         ] = None,
         remove: Removals = [],  # noqa: B006 - pydantic copies defaults
@@ -411,7 +421,7 @@ def _register_design_tools(server: MCPServer) -> None:
             revision=record.revision,
             created_at=record.created_at.isoformat(),
             updated_at=record.updated_at.isoformat(),
-            design=record.design,
+            design=record.design.model_dump(mode="json"),
         )
 
     @server.tool(title="List designs", annotations=READ_ONLY)
@@ -467,7 +477,7 @@ def _register_design_tools(server: MCPServer) -> None:
                     uri=f"design://{record.id}/artifacts/{name}",
                     markdown=_render(state, record, name),
                 )
-                for name in (names or list(ARTIFACTS))
+                for name in (names or ARTIFACTS)
             ]
         return RenderResult(design_id=record.id, revision=record.revision, artifacts=artifacts)
 
@@ -476,9 +486,7 @@ def _register_design_tools(server: MCPServer) -> None:
         """List the artifact templates and whether each is built in or overridden."""
         with _tool_errors():
             infos = _state(ctx).renderer.list_templates()
-        return TemplateList(
-            templates=[TemplateOut(name=i.name, source=i.source) for i in infos]
-        )
+        return TemplateList(templates=[TemplateOut(name=i.name, source=i.source) for i in infos])
 
     @server.tool(title="Get a template", annotations=READ_ONLY)
     def get_template(name: ArtifactName, ctx: Context[AppState]) -> TemplateOut:

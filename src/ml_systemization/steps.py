@@ -97,7 +97,9 @@ STEPS: tuple[Step, ...] = (
         "one_pager",
         IOContract,
         (
-            _req("io_contract.input_fields", "list the inputs", lambda d: d.io_contract.input_fields),
+            _req(
+                "io_contract.input_fields", "list the inputs", lambda d: d.io_contract.input_fields
+            ),
             _req(
                 "io_contract.output.schema_kind",
                 "make the output machine-validatable",
@@ -119,7 +121,9 @@ STEPS: tuple[Step, ...] = (
                 lambda d: d.io_contract.fallback_target,
             ),
             _req("io_contract.timeout_ms", "set the timeout", lambda d: d.io_contract.timeout_ms),
-            _req("io_contract.deadline_ms", "set the deadline", lambda d: d.io_contract.deadline_ms),
+            _req(
+                "io_contract.deadline_ms", "set the deadline", lambda d: d.io_contract.deadline_ms
+            ),
         ),
     ),
     Step(
@@ -212,11 +216,11 @@ STEPS: tuple[Step, ...] = (
         "Define monitoring",
         "monitoring_plan",
         Monitoring,
-        tuple(
-            _req(f"monitoring.signals[kind={kind}]", f"add a {kind} signal", _has_signal(kind))
-            for kind in ("system", "drift", "quality_proxy", "safety", "cost")
-        )
-        + (
+        (
+            *(
+                _req(f"monitoring.signals[kind={kind}]", f"add a {kind} signal", _has_signal(kind))
+                for kind in ("system", "drift", "quality_proxy", "safety", "cost")
+            ),
             _req(
                 "context.cost_budget_month_usd",
                 "set the monthly cost budget (start_design context or update_context)",
