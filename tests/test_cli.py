@@ -118,3 +118,24 @@ def test_the_db_location_follows_the_environment_variable(tmp_path: Path) -> Non
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "env.sqlite3").exists()
+
+
+def test_rule_settings_can_be_set_for_the_whole_server(tmp_path: Path) -> None:
+    db = str(tmp_path / "db.sqlite3")
+    bad = run("list", "--db", db, "--rule", "alpha=2")
+    assert bad.returncode == 2
+    assert "alpha" in bad.stderr
+    unknown = run("list", "--db", db, "--rule", "nonsense=1")
+    assert unknown.returncode == 2
+    assert "golden_tolerance" in unknown.stderr
+
+
+def test_server_rule_settings_reach_the_review(demo: tuple[Path, Path, str]) -> None:
+    db, _, _ = demo
+    design_id = run("list", "--db", str(db)).stdout.strip().splitlines()[1].split()[0]
+    strict = run(
+        "review", design_id, "--db", str(db), "--json", "--rule", "golden_tolerance=0.001"
+    )
+    review = json.loads(strict.stdout)
+    assert strict.returncode == 1
+    assert "EVAL-001" in {f["rule_id"] for f in review["findings"]}

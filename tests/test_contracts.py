@@ -74,7 +74,7 @@ def test_the_readme_commands_exist() -> None:
     assert '.venv/bin/pip install -e ".[dev]" && .venv/bin/python -m pytest' in README
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert '-m pip install --quiet -e ".[dev]"' in ci
-    assert "-m pytest" in ci
+    assert "-m pytest" in ci and "python -m pytest" in README
     for command in re.findall(r"`ml-systemization (\w+)", README):
         assert command in {"serve", "demo", "list", "show", "review", "render"}, command
 

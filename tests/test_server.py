@@ -261,7 +261,8 @@ async def test_every_tool_has_an_output_schema_and_accurate_annotations(
         "get_template",
         "list_templates",
     }
-    assert set(tools) == expected_steps | read_only | {"start_design", "update_context"}
+    writes = {"start_design", "update_context", "configure_review"}
+    assert set(tools) == expected_steps | read_only | writes
     for name, tool in tools.items():
         assert tool.output_schema is not None, name
         assert tool.description, name
@@ -369,3 +370,109 @@ async def test_template_overrides_apply_by_file_name(tmp_path: Path) -> None:
         sources = {t["name"]: t["source"] for t in listed["templates"]}
         assert sources["one_pager"] == "override"
         assert sources["feature_card"] == "builtin"
+
+
+async def test_a_warning_can_be_waived_with_a_reason_but_an_error_cannot(
+    settings: Settings,
+) -> None:
+    example = load_example("support_assistant")
+    async with Client(build_server(settings)) as client:
+        started = await call(
+            client, "start_design", {"feature": example.feature, "context": example.context}
+        )
+        design_id = started["design_id"]
+        for step in STEPS:
+            await call(
+                client, step.tool, {"design_id": design_id, step.key: example.steps[step.key]}
+            )
+        # A before/after comparison is a warning (ROLL-006), not an error.
+        changed = await call(
+            client,
+            "plan_rollout",
+            {"design_id": design_id, "rollout": {"control": "before_after"}},
+        )
+        assert "ROLL-006" in {f["rule_id"] for f in changed["findings"]}
+        waived = await call(
+            client,
+            "configure_review",
+            {
+                "design_id": design_id,
+                "waive": [
+                    {"rule_id": "ROLL-006", "reason": "No second serving pool until Q3; accepted."}
+                ],
+            },
+        )
+        roll006 = [f for f in waived["review"]["findings"] if f["rule_id"] == "ROLL-006"]
+        assert roll006 and all(f["waived"] for f in roll006)
+        assert waived["review"]["counts"]["waived"] >= 1
+        design = (await call(client, "get_design", {"design_id": design_id}))["design"]
+        assert design["waivers"][0]["id"] == "ROLL-006"
+        assert design["waivers"][0]["at"] is not None
+        rendered = await call(
+            client, "render_artifacts", {"design_id": design_id, "names": ["rollout_plan"]}
+        )
+        assert "No second serving pool until Q3" in rendered["artifacts"][0]["markdown"]
+        before = db_rows(settings)
+        text = await error_text(
+            client,
+            "configure_review",
+            {
+                "design_id": design_id,
+                "waive": [{"rule_id": "EVAL-002", "reason": "We are confident it is fine."}],
+            },
+        )
+        assert "cannot be waived" in text
+        assert db_rows(settings) == before
+
+
+async def test_rule_settings_can_be_overridden_per_design_and_show_in_the_artifacts(
+    settings: Settings,
+) -> None:
+    async with Client(build_server(settings)) as client:
+        design_id = await start(client)
+        result = await call(
+            client,
+            "configure_review",
+            {"design_id": design_id, "settings": {"alpha": 0.01, "golden_tolerance": 0.03}},
+        )
+        assert result["revision"] == 2
+        design = (await call(client, "get_design", {"design_id": design_id}))["design"]
+        assert design["rule_settings"] == {"alpha": 0.01, "golden_tolerance": 0.03}
+        text = await error_text(
+            client, "configure_review", {"design_id": design_id, "settings": {"alpha": 0.9}}
+        )
+        assert "alpha" in text
+        cleared = await call(
+            client, "configure_review", {"design_id": design_id, "settings": {"alpha": None}}
+        )
+        assert cleared["revision"] == 3
+        design = (await call(client, "get_design", {"design_id": design_id}))["design"]
+        assert design["rule_settings"] == {"golden_tolerance": 0.03}
+        plan = await call(
+            client, "render_artifacts", {"design_id": design_id, "names": ["evaluation_plan"]}
+        )
+        assert "0.03" in plan["artifacts"][0]["markdown"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_bad_prompt_request_is_invalid_params(settings: Settings, mode: str) -> None:
+    async with Client(build_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("nope", {})
+        assert unknown.value.error.code == -32602
+        assert "ml_systemization" in unknown.value.error.message
+        with pytest.raises(MCPError) as missing:
+            await client.get_prompt("ml_systemization", {})
+        assert missing.value.error.code == -32602
+        assert "feature" in missing.value.error.message
+
+
+async def test_artifact_and_template_names_complete(settings: Settings) -> None:
+    from mcp.types import ResourceTemplateReference
+
+    async with Client(build_server(settings)) as client:
+        got = await client.complete(
+            ref=ResourceTemplateReference(uri="template://{name}"),
+            argument={"name": "name", "value": "r"},
+        )
+        assert got.completion.values == ["rollout_plan"]

@@ -9,9 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ml_systemization import __version__
 from ml_systemization.errors import MLSystemizationError
-from ml_systemization.settings import Settings
+from ml_systemization.settings import RuleSettings, Settings, effective_rule_settings
 
 TRANSPORTS = ("stdio", "http")
 
@@ -23,7 +25,28 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         db_path=Path(args.db).expanduser() if args.db else default_db_path(),
         templates_dir=Path(templates).expanduser() if templates else None,
+        rules=_rule_settings(args.rule or []),
     )
+
+
+def _rule_settings(pairs: Sequence[str]) -> RuleSettings:
+    """Server-wide rule settings from repeated `--rule KEY=VALUE` options."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in RuleSettings.model_fields:
+            raise MLSystemizationError(
+                f"--rule {pair!r}: use KEY=VALUE with KEY one of "
+                f"{', '.join(RuleSettings.model_fields)}."
+            )
+        values[key] = value
+    try:
+        return RuleSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise MLSystemizationError(f"--rule: {problems}") from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         "--templates",
         metavar="DIR",
         help="Folder of template overrides, by file name (default: $ML_SYSTEMIZATION_TEMPLATES)",
+    )
+    common.add_argument(
+        "--rule",
+        action="append",
+        metavar="KEY=VALUE",
+        help="server-wide rule setting, e.g. --rule alpha=0.01 (repeatable)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -106,6 +135,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _inspect(settings: Settings, args: argparse.Namespace) -> int:
+    from ml_systemization.artifacts import render_design
     from ml_systemization.findings import SEVERITY_ORDER
     from ml_systemization.quality import review
     from ml_systemization.render import Renderer
@@ -137,7 +167,8 @@ def _inspect(settings: Settings, args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        result = review(record.design, settings.rules)
+        rules = effective_rule_settings(settings.rules, record.design.rule_settings)
+        result = review(record.design, rules)
         if args.command == "review":
             if args.json:
                 print(result.model_dump_json(indent=2))
@@ -160,11 +191,14 @@ def _inspect(settings: Settings, args: argparse.Namespace) -> int:
             return 0 if result.ready else 1
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        renderer = Renderer(settings.templates_dir)
-        live = [f for f in result.findings if f.kind == "violation"]
-        for name, text in renderer.render_all(
-            record.design, design_id=record.id, revision=record.revision, findings=live
-        ).items():
+        rendered = render_design(
+            Renderer(settings.templates_dir),
+            record.design,
+            design_id=record.id,
+            revision=record.revision,
+            rules=rules,
+        )
+        for name, text in rendered.items():
             (out / f"{name}.md").write_text(text, encoding="utf-8")
         print(f"Wrote 7 artifacts for {record.id} to {out}")
         return 0

@@ -12,7 +12,7 @@ import anyio
 
 from ml_systemization.errors import MLSystemizationError
 from ml_systemization.examples import EXAMPLES, load_example
-from ml_systemization.settings import Settings
+from ml_systemization.settings import RuleSettings, Settings
 from ml_systemization.steps import STEPS
 
 
@@ -25,6 +25,10 @@ def server_command(settings: Settings) -> list[str]:
     args = [sys.executable, "-m", "ml_systemization", "serve", "--db", str(settings.db_path)]
     if settings.templates_dir is not None:
         args += ["--templates", str(settings.templates_dir)]
+    defaults = RuleSettings()
+    for key, value in settings.rules.model_dump().items():
+        if value != getattr(defaults, key):
+            args += ["--rule", f"{key}={value}"]
     return args
 
 

@@ -104,6 +104,13 @@ def rule(
     return register
 
 
+def registry() -> dict[str, Rule]:
+    """Every rule of the catalog, loading the rule modules on first use."""
+    from ml_systemization.rules import load_rules  # the rule modules import this module
+
+    return load_rules()
+
+
 def run_rule(rule_: Rule, design: Design, settings: RuleSettings) -> list[Finding]:
     findings: list[Finding] = []
     waiver = next((w for w in design.waivers if w.id == rule_.id), None)
@@ -117,8 +124,8 @@ def run_rule(rule_: Rule, design: Design, settings: RuleSettings) -> list[Findin
                     step=rule_.area,
                     kind="not_evaluable",
                     paths=needs,
-                    message=f"{rule_.title}: not evaluable yet; needs {', '.join(needs)}.",
-                    fix=f"Set {', '.join(needs)}.",
+                    message=f"Not evaluable yet: {rule_.title}.",
+                    fix="Fill the fields in paths.",
                 )
             )
             continue
@@ -144,8 +151,38 @@ def evaluate(
 ) -> list[Finding]:
     """Run every registered rule (or those that read section `touching`), sorted by severity."""
     findings: list[Finding] = []
-    for rule_ in REGISTRY.values():
+    for rule_ in registry().values():
         if touching is None or touching in rule_.reads:
             findings.extend(run_rule(rule_, design, settings))
     findings.sort(key=lambda f: (f.kind != "violation", SEVERITY_ORDER[f.severity], f.rule_id))
     return findings
+
+
+@dataclass(frozen=True)
+class StepFeedback:
+    """What a step tool reports about the rules that read the changed section."""
+
+    findings: list[Finding]
+    resolved: list[str]
+    not_evaluable: list[str]
+
+
+def step_feedback(
+    before: Design | None,
+    after: Design,
+    settings: RuleSettings,
+    *,
+    touching: str,
+    settings_before: RuleSettings | None = None,
+) -> StepFeedback:
+    """Violations after a change to section `touching`, the rules it fixed, and the rules that
+    still lack inputs (cross-step rules included: a change can make one evaluable or break it)."""
+    after_findings = evaluate(after, settings, touching=touching)
+    violations = [f for f in after_findings if f.kind == "violation"]
+    resolved: list[str] = []
+    if before is not None:
+        earlier = evaluate(before, settings_before or settings, touching=touching)
+        still = {f.rule_id for f in violations}
+        resolved = sorted({f.rule_id for f in earlier if f.kind == "violation"} - still)
+    pending = sorted({f.rule_id for f in after_findings if f.kind == "not_evaluable"})
+    return StepFeedback(violations, resolved, pending)

@@ -256,6 +256,9 @@ class Judge(Model):
     pairwise: bool | None = Field(None, description="Pairwise comparisons")
     both_orders: bool | None = Field(None, description="Pairwise run in both orders")
     length_controlled: bool | None = Field(None, description="Controls for length")
+    gate_on_corrected: bool | None = Field(
+        None, description="Gate uses the Rogan-Gladen corrected rate"
+    )
     calibration: Calibration = Field(default_factory=Calibration, description="Vs human labels")
 
 
@@ -264,6 +267,7 @@ class Metric(Item):
     kind: Literal["proportion", "continuous"] | None = Field(None, description="Metric type")
     direction: Direction | None = Field(None, description="Which way is better")
     threshold: float | None = Field(None, description="Acceptance threshold (the gate)")
+    n: Count | None = Field(None, description="Golden items scored on it (default: size)")
     regression_tolerance: NonNegative | None = Field(
         None, description="Allowed drop vs the current version"
     )
@@ -304,6 +308,9 @@ class Evaluation(Model):
     runs_k: PositiveCount | None = Field(None, description="Runs per item")
     temperature: Annotated[float, Field(ge=0, le=2)] | None = Field(None, description="Sampling")
     leakage_check: Text | None = Field(None, description="How overlap with prompts is checked")
+    leakage_overlap: Count | None = Field(
+        None, description="Golden items found in prompts or training data"
+    )
 
 
 # --------------------------------------------------------------------------- step 4
@@ -488,6 +495,7 @@ class Signal(Item):
     window_h: NonNegative | None = Field(None, description="Window, hours")
     sample_rate: Probability | None = Field(None, description="Share of traffic sampled")
     label_rate: Probability | None = Field(None, description="Share of requests labelled")
+    label_delay_h: NonNegative | None = Field(None, description="Hours until a label arrives")
     baseline_rate: Probability | None = Field(None, description="Normal rate (p0)")
     detect_delta: float | None = Field(None, description="Change to detect")
     bins: PositiveCount | None = Field(None, description="PSI bins")
@@ -629,3 +637,6 @@ class Design(Model):
     iteration: Iteration = Field(default_factory=Iteration, description="Step 7")
     card: Card = Field(default_factory=Card, description="Feature card fields")
     waivers: list[Waiver] = Field(default_factory=list, description="Waived warnings")
+    rule_settings: dict[str, float] = Field(
+        default_factory=dict, description="Per-design overrides of the rule settings"
+    )

@@ -67,7 +67,7 @@ def _nullable_map(annotation: Any) -> Any:
 
 
 @cache
-def patch_model(cls: type[Model]) -> type[BaseModel]:
+def patch_model(cls: type[BaseModel]) -> type[BaseModel]:
     """The patch model of `cls`: same fields, all optional and defaulting to "not sent"."""
     fields: dict[str, Any] = {}
     for name, info in cls.model_fields.items():

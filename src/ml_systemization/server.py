@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import json
 import typing
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from mcp import MCPError
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, authenticated_principal
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import (
+    INVALID_PARAMS,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    GetPromptResult,
+    InputRequiredResult,
+    PromptReference,
+    ResourceTemplateReference,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, ValidationError
 
 from ml_systemization import __version__
+from ml_systemization.artifacts import render_design
 from ml_systemization.errors import DesignNotFoundError, MLSystemizationError, TemplateError
-from ml_systemization.findings import Finding, evaluate
+from ml_systemization.findings import Finding, step_feedback
 from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.model import Context as DesignContext
 from ml_systemization.patch import patch_model
 from ml_systemization.quality import Review, review
 from ml_systemization.render import Renderer
-from ml_systemization.settings import Settings
+from ml_systemization.settings import RuleSettings, Settings, effective_rule_settings
 from ml_systemization.steps import (
     ARTIFACTS,
     PROCEDURE,
+    STEP_BY_KEY,
     STEPS,
     SectionKey,
     Step,
@@ -38,6 +52,7 @@ from ml_systemization.steps import (
     step_status,
 )
 from ml_systemization.store import DesignRecord, SQLiteStore
+from ml_systemization.waivers import apply_review_options
 
 SERVER_NAME = "ml-systemization"
 
@@ -75,9 +90,11 @@ Removals = Annotated[
 
 if TYPE_CHECKING:
     ContextPatch = DesignContext
+    RuleSettingsPatch = RuleSettings
 else:
-    # The tool input for the seed inputs: the Context model with every field optional.
+    # Tool inputs derived from the models: every field optional, unsent fields untouched.
     ContextPatch = patch_model(DesignContext)
+    RuleSettingsPatch = patch_model(RuleSettings)
 
 
 @dataclass
@@ -99,7 +116,11 @@ class StepResult(Result):
     step: str = Field(description="Section changed")
     status: StepStatus = Field(description="empty, in_progress or complete")
     missing: list[str] = Field(description="What the step still lacks")
-    findings: list[Finding] = Field(description="Findings of rules that read this section")
+    findings: list[Finding] = Field(description="Violations of rules that read this section")
+    resolved: list[str] = Field(description="Rule ids this change fixed")
+    not_evaluable: list[str] = Field(
+        description="Rule ids still lacking inputs (review_design lists the fields)"
+    )
     next_step: str | None = Field(description="Suggested next tool, or review_design")
 
 
@@ -130,6 +151,11 @@ class ReviewResult(Result):
     design_id: str
     revision: int
     review: Review
+
+
+class WaiverIn(Result):
+    rule_id: str = Field(description="Rule id of a warning, e.g. ROLL-006")
+    reason: str = Field(min_length=10, max_length=2000, description="Why it is acceptable")
 
 
 class Artifact(Result):
@@ -211,22 +237,43 @@ def _actor(ctx: Context[AppState]) -> str | None:
     return None
 
 
+def _rules(state: AppState, design: Design) -> RuleSettings:
+    """The server's rule settings with this design's overrides."""
+    return effective_rule_settings(state.settings.rules, design.rule_settings)
+
+
 def _suggest(design: Design) -> str:
     step = next_step(design)
     return step.tool if step else "review_design"
 
 
-def _step_result(record: DesignRecord, step: Step, settings: Settings) -> StepResult:
-    status, missing = step_status(record.design, step)
-    findings = evaluate(record.design, settings.rules, touching=step.key)
+def _step_result(
+    before: Design | None, record: DesignRecord, key: str, state: AppState
+) -> StepResult:
+    design = record.design
+    if key == "context":
+        status: StepStatus = "complete" if design.context.problem else "in_progress"
+        missing = [] if status == "complete" else ["context.problem: state the problem"]
+    else:
+        status, missing = step_status(design, STEP_BY_KEY[key])
+    rules = _rules(state, design)
+    feedback = step_feedback(
+        before,
+        design,
+        rules,
+        touching=key,
+        settings_before=_rules(state, before) if before is not None else None,
+    )
     return StepResult(
         design_id=record.id,
         revision=record.revision,
-        step=step.key,
+        step=key,
         status=status,
         missing=missing,
-        findings=findings,
-        next_step=_suggest(record.design),
+        findings=feedback.findings,
+        resolved=feedback.resolved,
+        not_evaluable=feedback.not_evaluable,
+        next_step=_suggest(design),
     )
 
 
@@ -248,17 +295,25 @@ def _apply(
     patch: BaseModel | None,
     remove: list[str],
     expected_revision: int | None,
-) -> DesignRecord:
+) -> StepResult:
+    """Apply one change in one transaction and report on it."""
     state = _state(ctx)
+    seen: list[Design] = []
+
+    def change(design: Design) -> Design:
+        seen.append(design)
+        return apply_change(design, key, patch, remove=remove)
+
     with _tool_errors():
-        return state.store.update(
+        record = state.store.update(
             design_id,
-            lambda design: apply_change(design, key, patch, remove=remove),
+            change,
             tool=tool,
             actor=_actor(ctx),
             change=_change_record(key, patch, remove),
             expected_revision=expected_revision,
         )
+    return _step_result(seen[-1], record, key, state)
 
 
 # --------------------------------------------------------------------------- step tools
@@ -273,7 +328,7 @@ def _step_tool(step: Step) -> Callable[..., StepResult]:
     def tool(**kwargs: Any) -> StepResult:
         ctx: Context[AppState] = kwargs["ctx"]
         _reject_unknown_arguments(ctx, allowed, step.tool)
-        record = _apply(
+        return _apply(
             ctx,
             tool=step.tool,
             design_id=kwargs["design_id"],
@@ -282,7 +337,6 @@ def _step_tool(step: Step) -> Callable[..., StepResult]:
             remove=kwargs["remove"],
             expected_revision=kwargs["expected_revision"],
         )
-        return _step_result(record, step, _state(ctx).settings)
 
     parameters = [
         inspect.Parameter("design_id", inspect.Parameter.KEYWORD_ONLY, annotation=DesignId),
@@ -366,15 +420,7 @@ def _register_design_tools(server: MCPServer) -> None:
                 actor=_actor(ctx),
                 change=_change_record("context", context, []) | {"feature": feature},
             )
-        return StepResult(
-            design_id=record.id,
-            revision=record.revision,
-            step="context",
-            status="complete" if design.context.problem else "in_progress",
-            missing=[] if design.context.problem else ["context.problem: state the problem"],
-            findings=evaluate(design, state.settings.rules, touching="context"),
-            next_step=_suggest(design),
-        )
+        return _step_result(None, record, "context", state)
 
     @server.tool(title="Update the context", annotations=UPSERT)
     def update_context(
@@ -391,7 +437,7 @@ def _register_design_tools(server: MCPServer) -> None:
         _reject_unknown_arguments(
             ctx, {"design_id", "context", "remove", "expected_revision"}, "update_context"
         )
-        record = _apply(
+        return _apply(
             ctx,
             tool="update_context",
             design_id=design_id,
@@ -399,16 +445,6 @@ def _register_design_tools(server: MCPServer) -> None:
             patch=context,
             remove=remove,
             expected_revision=expected_revision,
-        )
-        status: StepStatus = "complete" if record.design.context.problem else "in_progress"
-        return StepResult(
-            design_id=record.id,
-            revision=record.revision,
-            step="context",
-            status=status,
-            missing=[] if status == "complete" else ["context.problem: state the problem"],
-            findings=evaluate(record.design, _state(ctx).settings.rules, touching="context"),
-            next_step=_suggest(record.design),
         )
 
     @server.tool(title="Get a design", annotations=READ_ONLY)
@@ -456,7 +492,57 @@ def _register_design_tools(server: MCPServer) -> None:
         return ReviewResult(
             design_id=record.id,
             revision=record.revision,
-            review=review(record.design, state.settings.rules),
+            review=review(record.design, _rules(state, record.design)),
+        )
+
+    @server.tool(title="Configure the review", annotations=UPSERT)
+    def configure_review(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        waive: Annotated[
+            list[WaiverIn], Field(description="Warnings to waive, each with a written reason")
+        ] = [],  # noqa: B006 - pydantic copies defaults
+        unwaive: Annotated[list[str], Field(description="Rule ids whose waiver ends")] = [],  # noqa: B006
+        settings: Annotated[
+            RuleSettingsPatch | None,
+            Field(description="Rule settings for this design; null drops an override"),
+        ] = None,
+        expected_revision: ExpectedRevision = None,
+    ) -> ReviewResult:
+        """Waive a warning (never an error) with a reason, end a waiver, or override rule
+        settings such as alpha, power or tolerances for this design; returns the new review."""
+        _reject_unknown_arguments(
+            ctx,
+            {"design_id", "waive", "unwaive", "settings", "expected_revision"},
+            "configure_review",
+        )
+        state = _state(ctx)
+        actor = _actor(ctx)
+        overrides = settings.model_dump(exclude_unset=True) if settings is not None else {}
+        with _tool_errors():
+            record = state.store.update(
+                design_id,
+                lambda design: apply_review_options(
+                    design,
+                    waive={w.rule_id: w.reason for w in waive},
+                    unwaive=unwaive,
+                    settings=overrides,
+                    actor=actor,
+                    now=dt.datetime.now(dt.UTC),
+                ),
+                tool="configure_review",
+                actor=actor,
+                change={
+                    "waive": [w.model_dump() for w in waive],
+                    "unwaive": unwaive,
+                    "settings": overrides,
+                },
+                expected_revision=expected_revision,
+            )
+        return ReviewResult(
+            design_id=record.id,
+            revision=record.revision,
+            review=review(record.design, _rules(state, record.design)),
         )
 
     @server.tool(title="Render artifacts", annotations=READ_ONLY)
@@ -471,14 +557,11 @@ def _register_design_tools(server: MCPServer) -> None:
         state = _state(ctx)
         with _tool_errors():
             record = state.store.get(design_id)
-            artifacts = [
-                Artifact(
-                    name=name,
-                    uri=f"design://{record.id}/artifacts/{name}",
-                    markdown=_render(state, record, name),
-                )
-                for name in (names or ARTIFACTS)
-            ]
+            rendered = _render(state, record, names or ARTIFACTS)
+        artifacts = [
+            Artifact(name=name, uri=f"design://{record.id}/artifacts/{name}", markdown=markdown)
+            for name, markdown in rendered.items()
+        ]
         return RenderResult(design_id=record.id, revision=record.revision, artifacts=artifacts)
 
     @server.tool(title="List templates", annotations=READ_ONLY)
@@ -497,14 +580,14 @@ def _register_design_tools(server: MCPServer) -> None:
             return TemplateOut(name=name, source=info.source, text=renderer.template_source(name))
 
 
-def _render(state: AppState, record: DesignRecord, name: str) -> str:
-    findings = evaluate(record.design, state.settings.rules)
-    return state.renderer.render(
-        name,
+def _render(state: AppState, record: DesignRecord, names: Sequence[str]) -> dict[str, str]:
+    return render_design(
+        state.renderer,
         record.design,
         design_id=record.id,
         revision=record.revision,
-        findings=[f for f in findings if f.kind == "violation"],
+        rules=_rules(state, record.design),
+        names=names,
     )
 
 
@@ -563,7 +646,7 @@ def _register_resources(server: MCPServer) -> None:
             record = state.store.get(design_id)
         except DesignNotFoundError as exc:
             raise ResourceNotFoundError(str(exc)) from exc
-        return _render(state, record, name)
+        return _render(state, record, [name])[name]
 
 
 AGENT_PROMPT = """\
@@ -603,7 +686,49 @@ def _register_prompt(server: MCPServer) -> None:
         return AGENT_PROMPT.format(feature=feature, steps=steps)
 
 
+def _register_completions(server: MCPServer) -> None:
+    @server.completion()  # type: ignore[untyped-decorator,no-untyped-call]  # untyped in the SDK
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        if argument.name == "name":  # template://{name} and design://{id}/artifacts/{name}
+            return Completion(values=[a for a in ARTIFACTS if a.startswith(argument.value)])
+        return None
+
+
 # --------------------------------------------------------------------------- factory
+
+
+class _Server(MCPServer):
+    """MCPServer whose prompts/get reports a bad request as Invalid params (-32602).
+
+    The SDK turns an unknown prompt or a missing argument into an internal error (code 0 or
+    -32603) and logs a traceback; a client deserves to be told what it sent wrong.
+    """
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        prompts = {p.name: p for p in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Unknown prompt {name!r}; available: {', '.join(sorted(prompts))}.",
+            )
+        sent = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and not sent.get(a.name)]
+        if missing:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Prompt {name!r} needs argument(s): {', '.join(missing)}.",
+            )
+        return await super().get_prompt(name, arguments, context)
 
 
 def build_server(settings: Settings) -> MCPServer:
@@ -617,7 +742,7 @@ def build_server(settings: Settings) -> MCPServer:
         finally:
             store.close()
 
-    server = MCPServer(
+    server = _Server(
         SERVER_NAME,
         title="ML Systemization",
         version=__version__,
@@ -628,4 +753,5 @@ def build_server(settings: Settings) -> MCPServer:
     _register_step_tools(server)
     _register_resources(server)
     _register_prompt(server)
+    _register_completions(server)
     return server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,13 @@ class RuleSettings(BaseModel):
     min_analysis_points: int = Field(50, ge=1, description="Points per canary analysis")
     discordance: float = Field(0.10, gt=0, le=1, description="Paired discordance default")
     daily_cost_alert_factor: float = Field(1.5, ge=1, description="Daily alert vs budget/30")
+
+
+def effective_rule_settings(server: RuleSettings, overrides: Mapping[str, float]) -> RuleSettings:
+    """The server's rule settings with a design's overrides applied (validated again)."""
+    if not overrides:
+        return server
+    return RuleSettings.model_validate(server.model_dump() | dict(overrides))
 
 
 @dataclass(frozen=True)

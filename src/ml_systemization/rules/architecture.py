@@ -3,14 +3,22 @@ isolation and tool side effects, with the numbers of catalog §F16-F17."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from ml_systemization.findings import Missing, Violation, rule
-from ml_systemization.model import Component, Design
+from ml_systemization.model import Component, Dependency, Design
 from ml_systemization.settings import RuleSettings
+from ml_systemization.stats import (
+    llm_latency_ms,
+    max_output_tokens,
+    quota_rpm,
+    quota_tpm,
+    serial_availability,
+    serial_latency_ms,
+    with_fallback,
+)
 
 Outcome = Iterator[Violation | Missing]
 
@@ -57,11 +65,11 @@ def _is_llm_design(d: Design) -> bool:
 
 
 def llm_p95_ms(design: Design) -> float | None:
-    """F16: p95 of one LLM call, `ttft_p95_ms + output.max_tokens × tpot_ms`, or None if unset."""
+    """F16: p95 of one LLM call, `ttft_p95_ms + output.max_tokens x tpot_ms`, or None if unset."""
     llm, max_tokens = design.architecture.llm, design.io_contract.output.max_tokens
     if llm.ttft_p95_ms is None or llm.tpot_ms is None or max_tokens is None:
         return None
-    return llm.ttft_p95_ms + max_tokens * llm.tpot_ms
+    return llm_latency_ms(llm.ttft_p95_ms, max_tokens, llm.tpot_ms)
 
 
 def _latency_needs(d: Design) -> list[str]:
@@ -90,7 +98,7 @@ def latency_budget(design: Design) -> dict[str, Any] | None:
     """F16: the request path's p95 budget, or None while a component or LLM input is unset.
 
     Sequential components add up; each `parallel_group` contributes its slowest member once.
-    The LLM component (`is_llm=True`) counts `llm_p95_ms` (TTFT + max_tokens × TPOT) whatever
+    The LLM component (`is_llm=True`) counts `llm_p95_ms` (TTFT + max_tokens x TPOT) whatever
     p95 it states. Summing p95s is a conservative bound.
 
     Returns:
@@ -103,47 +111,38 @@ def latency_budget(design: Design) -> dict[str, Any] | None:
     """
     if _latency_needs(design):
         return None
-    arch = design.architecture
+    arch, components = design.architecture, design.architecture.components
     llm_ms = llm_p95_ms(design)
-    groups: dict[str, float] = {}
-    group_start: dict[str, int] = {}
-    sequential = 0.0
-    before_llm = 0.0
-    llm_index: int | None = None
-    llm_group: str | None = None
-    slowest: tuple[float, str] = (-1.0, "")
-    for index, component in enumerate(arch.components):
-        cost = llm_ms if component.is_llm and llm_ms is not None else component.p95_ms or 0.0
-        slowest = max(slowest, (cost, component.id))
-        if component.is_llm and llm_index is None:
-            llm_index, llm_group = index, component.parallel_group
-        if component.parallel_group:
-            group = component.parallel_group
-            groups[group] = max(groups.get(group, 0.0), cost)
-            group_start.setdefault(group, index)
-        else:
-            sequential += cost
-            if llm_index is None:
-                before_llm += cost
-    if llm_index is not None:
-        before_llm += sum(
-            ms for g, ms in groups.items() if group_start[g] < llm_index and g != llm_group
-        )
-    e2e = sequential + sum(groups.values())
-    stated = next((c.p95_ms for c in _llm_components(design)), None)
-    other = e2e - llm_ms if llm_ms is not None and llm_group is None else None
-    max_tokens: int | None = None
+
+    def cost(component: Component) -> float:
+        return llm_ms if component.is_llm and llm_ms is not None else component.p95_ms or 0.0
+
+    e2e = serial_latency_ms([(cost(c), c.parallel_group) for c in components])
+    slowest = max(components, key=cost).id
+    llm_index = next((i for i, c in enumerate(components) if c.is_llm), None)
+    first_token = other = max_tokens = None
     tpot, ttft, slo = arch.llm.tpot_ms, arch.llm.ttft_p95_ms, arch.slo.p95_ms
-    if other is not None and slo is not None and tpot and ttft is not None:
-        max_tokens = math.floor((slo - other - ttft) / tpot)
+    if llm_index is not None and llm_ms is not None and ttft is not None:
+        llm_group = components[llm_index].parallel_group
+        before = [
+            (cost(c), c.parallel_group)
+            for c in components[:llm_index]
+            if llm_group is None or c.parallel_group != llm_group
+        ]
+        first_token = serial_latency_ms(before) + ttft
+        if llm_group is None:
+            other = max(0.0, e2e - llm_ms)
+            if slo is not None and tpot:
+                max_tokens = max_output_tokens(slo, other, ttft, tpot)
+    stated = next((c.p95_ms for c in _llm_components(design)), None)
     return {
         "e2e_p95_ms": e2e,
         "llm_p95_ms": llm_ms if llm_index is not None else None,
         "other_ms": other,
-        "first_token_ms": before_llm + ttft if llm_index is not None and ttft is not None else None,
+        "first_token_ms": first_token,
         "max_output_tokens": max_tokens,
         "llm_stated_p95_ms": stated,
-        "slowest": slowest[1],
+        "slowest": slowest,
     }
 
 
@@ -157,8 +156,8 @@ def quota_usage(design: Design, settings: RuleSettings) -> dict[str, float] | No
 
     Returns:
         A dict with `peak_rpm` (peak_qps·60·calls_per_request·(1+retry_rate)), `peak_tpm`
-        (peak_rpm × (input_tokens + output tokens)), `tokens_per_call`, and `rpm_limit` /
-        `tpm_limit` (quota × `settings.quota_margin`).
+        (peak_rpm x (input_tokens + output tokens)), `tokens_per_call`, and `rpm_limit` /
+        `tpm_limit` (quota x `settings.quota_margin`).
     """
     llm, qps = design.architecture.llm, design.context.traffic.peak_qps
     out = _output_tokens(design)
@@ -166,11 +165,11 @@ def quota_usage(design: Design, settings: RuleSettings) -> dict[str, float] | No
         return None
     assert qps is not None and llm.calls_per_request is not None and llm.input_tokens is not None
     assert out is not None and llm.quota_rpm is not None and llm.quota_tpm is not None
-    rpm = qps * 60 * llm.calls_per_request * (1 + (llm.retry_rate or 0.0))
+    rpm = quota_rpm(qps, calls_per_request=llm.calls_per_request, retry_rate=llm.retry_rate or 0.0)
     tokens = llm.input_tokens + out
     return {
         "peak_rpm": rpm,
-        "peak_tpm": rpm * tokens,
+        "peak_tpm": quota_tpm(rpm, tokens),
         "tokens_per_call": tokens,
         "rpm_limit": settings.quota_margin * llm.quota_rpm,
         "tpm_limit": settings.quota_margin * llm.quota_tpm,
@@ -193,7 +192,7 @@ def _availability_needs(d: Design) -> list[str]:
 def composite_availability(design: Design) -> dict[str, Any] | None:
     """F17: availability of the serial dependencies, or None while an availability is unset.
 
-    A dependency with a fallback counts as `1 − (1 − A_dep)(1 − A_fallback)`.
+    A dependency with a fallback counts as `1 - (1 - A_dep)(1 - A_fallback)`.
 
     Returns:
         A dict with `availability` (product with fallbacks), `without_fallbacks` (plain
@@ -203,22 +202,21 @@ def composite_availability(design: Design) -> dict[str, Any] | None:
     deps = design.architecture.dependencies
     if not deps or any(n != "architecture.slo.availability" for n in _availability_needs(design)):
         return None
-    total = plain = 1.0
-    weakest: tuple[float, str] = (2.0, "")
-    for dep in deps:
-        a = dep.availability or 0.0
-        effective = a
-        if dep.fallback and dep.fallback_availability is not None:
-            effective = 1 - (1 - a) * (1 - dep.fallback_availability)
-        total *= effective
-        plain *= a
-        weakest = min(weakest, (effective, dep.id))
+    effective = [_effective_availability(dep) for dep in deps]
+    weakest = min(range(len(deps)), key=effective.__getitem__)
     return {
-        "availability": total,
-        "without_fallbacks": plain,
-        "weakest": weakest[1],
-        "weakest_availability": weakest[0],
+        "availability": serial_availability(effective),
+        "without_fallbacks": serial_availability([dep.availability or 0.0 for dep in deps]),
+        "weakest": deps[weakest].id,
+        "weakest_availability": effective[weakest],
     }
+
+
+def _effective_availability(dep: Dependency) -> float:
+    availability = dep.availability or 0.0
+    if dep.fallback and dep.fallback_availability is not None:
+        return with_fallback(availability, dep.fallback_availability)
+    return availability
 
 
 def architecture_numbers(design: Design, settings: RuleSettings) -> dict[str, float]:
@@ -248,7 +246,8 @@ def architecture_numbers(design: Design, settings: RuleSettings) -> dict[str, fl
 
 def _streams_with_ttft_slo(d: Design) -> bool:
     arch = d.architecture
-    return arch.invocation == "streaming" and arch.slo.ttft_p95_ms is not None
+    streams = arch.invocation == "streaming" and arch.slo.ttft_p95_ms is not None
+    return streams and bool(_llm_components(d))
 
 
 @rule(
@@ -281,7 +280,7 @@ def _latency_budget_closes(d: Design, s: RuleSettings) -> Outcome:
     stated = budget["llm_stated_p95_ms"]
     if llm_ms is not None and stated is not None and stated != llm_ms:
         mismatch = (
-            f" The LLM component states {_count(stated)} ms, but TTFT + max_tokens × TPOT gives "
+            f" The LLM component states {_count(stated)} ms, but TTFT + max_tokens x TPOT gives "
             f"{_count(llm_ms)} ms; the computed value is used."
         )
     if streaming:
@@ -322,7 +321,7 @@ def _latency_budget_closes(d: Design, s: RuleSettings) -> Outcome:
         [*paths, llm_path, "io_contract.output.max_tokens"],
         f"Component budgets sum to {_count(e2e)} ms against an SLO of {_count(slo)} ms; "
         f"the LLM alone takes {_count(llm_ms)} ms (TTFT {_count(llm.ttft_p95_ms)} ms + "
-        f"{max_tokens:,} tokens × {llm.tpot_ms:g} ms).{mismatch}",
+        f"{max_tokens:,} tokens x {llm.tpot_ms:g} ms).{mismatch}",
         f"Stream with a TTFT SLO (invocation=streaming, slo.ttft_p95_ms), {remedy}use a "
         "smaller model, parallelize retrieval, or cache; then call design_architecture.",
     )
@@ -334,7 +333,7 @@ def _latency_budget_closes(d: Design, s: RuleSettings) -> Outcome:
     "Generation latency and mode are feasible",
     area="architecture",
     reads=("io_contract",),
-    source="NVIDIA NIM / AWS Neuron LLM benchmarking (e2e = TTFT + TPOT×N); "
+    source="NVIDIA NIM / AWS Neuron LLM benchmarking (e2e = TTFT + TPOTxN); "
     "OpenAI/Anthropic Batch APIs; Huyen ch.7",
 )
 def _generation_feasible(d: Design, s: RuleSettings) -> Outcome:
@@ -394,12 +393,12 @@ def _generation_feasible(d: Design, s: RuleSettings) -> Outcome:
     assert slo is not None
     if llm_ms <= slo:
         return
-    cap = math.floor((slo - ttft) / tpot) if tpot else None
+    cap = max_output_tokens(slo, 0.0, ttft, tpot) if tpot else None
     shrink = f"shrink output.max_tokens to ≤ {cap:,}" if cap and cap > 0 else "use a faster model"
     yield Violation(
         ["architecture.invocation", "architecture.slo.p95_ms", "io_contract.output.max_tokens"],
         f"Sync path with {n_out:,} output tokens at {tpot:g} ms/token takes {_count(llm_ms)} ms "
-        f"at p95 (TTFT {_count(ttft)} ms + {n_out:,} × {tpot:g} ms), so it cannot meet the "
+        f"at p95 (TTFT {_count(ttft)} ms + {n_out:,} x {tpot:g} ms), so it cannot meet the "
         f"p95 SLO of {_count(slo)} ms.",
         "Stream (invocation=streaming with slo.ttft_p95_ms), go async (job plus callback or "
         f"poll), or {shrink} (define_io_contract); then call design_architecture.",
@@ -451,7 +450,7 @@ def _quota_headroom(d: Design, s: RuleSettings) -> Outcome:
     if usage["peak_tpm"] > usage["tpm_limit"]:
         yield Violation(
             ["architecture.llm.quota_tpm", "context.traffic.peak_qps"],
-            f"Peak is {_tokens(usage['peak_tpm'])} TPM ({_count(usage['peak_rpm'])} RPM × "
+            f"Peak is {_tokens(usage['peak_tpm'])} TPM ({_count(usage['peak_rpm'])} RPM x "
             f"{_count(usage['tokens_per_call'])} tokens), above {margin} of the "
             f"{_tokens(llm.quota_tpm)} TPM quota ({_tokens(usage['tpm_limit'])}), so expect "
             "429s at peak.",
@@ -614,8 +613,8 @@ def _cache_correct(d: Design, s: RuleSettings) -> Outcome:
             if word not in keys:
                 yield Violation(
                     ["architecture.cache.key_fields"],
-                    f"Cache key omits {name}; users will get stale outputs after a {word} "
-                    "change.",
+                    f"Cache key omits {name}; users will get stale outputs after "
+                    f"{'an' if word[0] in 'aeiou' else 'a'} {word} change.",
                     f"Add {name} to cache.key_fields (or flush the cache on every version bump); "
                     "then call design_architecture.",
                 )
@@ -628,15 +627,14 @@ def _cache_correct(d: Design, s: RuleSettings) -> Outcome:
                 "Add the tenant/account id to cache.key_fields, or do not cache PII-bearing "
                 "requests; then call design_architecture.",
             )
-        if cache.ttl_s is not None and arch.freshness_need_h is not None:
-            if cache.ttl_s > arch.freshness_need_h * 3600:
-                yield Violation(
-                    ["architecture.cache.ttl_s", "architecture.freshness_need_h"],
-                    f"Cache TTL is {cache.ttl_s / 3600:g} h but results must be fresh within "
-                    f"{arch.freshness_need_h:g} h.",
-                    f"Set cache.ttl_s ≤ {_count(arch.freshness_need_h * 3600)}; then call "
-                    "design_architecture.",
-                )
+        fresh_h = arch.freshness_need_h
+        if cache.ttl_s is not None and fresh_h is not None and cache.ttl_s > fresh_h * 3600:
+            yield Violation(
+                ["architecture.cache.ttl_s", "architecture.freshness_need_h"],
+                f"Cache TTL is {cache.ttl_s / 3600:g} h but results must be fresh within "
+                f"{fresh_h:g} h.",
+                f"Set cache.ttl_s ≤ {_count(fresh_h * 3600)}; then call design_architecture.",
+            )
         measured = cache.measured_duplicate_rate
         if cache.hit_rate and measured is not None and cache.hit_rate > measured:
             yield Violation(
@@ -718,9 +716,7 @@ def _side_effects_bounded(d: Design, s: RuleSettings) -> Outcome:
     tools = arch.side_effect_tools
     if not tools and not arch.uses_tools:
         return
-    fix = (
-        "Add the scopes, the confirmation step and a call cap; then call design_architecture."
-    )
+    fix = "Add the scopes, the confirmation step and a call cap; then call design_architecture."
     if arch.isolation.max_tool_calls_per_request is None:
         yield Violation(
             ["architecture.isolation.max_tool_calls_per_request"],
@@ -731,20 +727,20 @@ def _side_effects_bounded(d: Design, s: RuleSettings) -> Outcome:
         path = f"architecture.side_effect_tools[{tool.id}]"
         problems: list[str] = []
         if not tool.operations:
-            problems.append("has no allowlisted operations")
+            problems.append("with no allowlisted operations")
         if not tool.credentials:
-            problems.append("has no stated credential scope")
+            problems.append("with no stated credential scope")
         elif _BROAD_CREDENTIALS.search(tool.credentials):
-            problems.append(f"runs under broad credentials ('{tool.credentials}')")
+            problems.append(f"under broad credentials ('{tool.credentials}')")
         irreversible = tool.irreversible
         if irreversible is None:
             irreversible = bool(_IRREVERSIBLE.search(" ".join([tool.id, *tool.operations])))
-        if irreversible and tool.human_confirmation is not True:
-            problems.insert(0, "runs without confirmation")
-        if problems:
+        unconfirmed = irreversible and tool.human_confirmation is not True
+        if problems or unconfirmed:
+            verb = "runs without confirmation" if unconfirmed else "runs"
             yield Violation(
                 [path],
-                f"Tool '{tool.id}' {' and '.join(problems)}.",
+                " ".join([f"Tool '{tool.id}' {verb}", " and ".join(problems)]).strip() + ".",
                 "Allowlist its operations, scope credentials to the end user, and require "
                 "human confirmation for irreversible or high-value actions; then call "
                 "design_architecture.",
