@@ -331,6 +331,7 @@ FULL: dict[str, Any] = {
                     "version": "gpt-4o-2024-08-06",
                     "pairwise": False,
                     "length_controlled": True,
+                    "gate_on_corrected": False,
                     "calibration": {
                         "n": 300,
                         "kappa": 0.78,
@@ -355,6 +356,7 @@ FULL: dict[str, Any] = {
                     "pairwise": True,
                     "both_orders": True,
                     "length_controlled": False,
+                    "gate_on_corrected": True,
                     "calibration": {
                         "n": 200,
                         "kappa": 0.72,
@@ -380,6 +382,7 @@ FULL: dict[str, Any] = {
                 "id": "helpfulness",
                 "description": "Agent rating of the answer, 1 to 5",
                 "kind": "continuous",
+                "n": 300,
                 "direction": "higher_is_better",
                 "gated": False,
                 "primary": False,
@@ -440,6 +443,7 @@ FULL: dict[str, Any] = {
             "Golden questions are hashed and checked against few-shot examples and the "
             "index; overlaps are removed before scoring."
         ),
+        "leakage_overlap": 0,
     },
     "architecture": {
         "mode": "online",
@@ -707,6 +711,7 @@ FULL: dict[str, Any] = {
                 "window_h": 24,
                 "sample_rate": 1.0,
                 "label_rate": 0.08,
+                "label_delay_h": 2,
                 "baseline_rate": 0.12,
                 "detect_delta": 0.04,
                 "alert": _alert("ticket", "runbooks/support-assistant#quality"),
@@ -722,6 +727,7 @@ FULL: dict[str, Any] = {
                 "window_h": 24,
                 "sample_rate": 1.0,
                 "label_rate": 1.0,
+                "label_delay_h": 24,
                 "baseline_rate": 0.38,
                 "detect_delta": 0.03,
                 "alert": _alert("ticket", "runbooks/support-assistant#quality"),
@@ -737,6 +743,7 @@ FULL: dict[str, Any] = {
                 "window_h": 24,
                 "sample_rate": 0.02,
                 "label_rate": 0.02,
+                "label_delay_h": 0.5,
                 "baseline_rate": 0.96,
                 "detect_delta": 0.02,
                 "alert": _alert("ticket", "runbooks/support-assistant#quality"),
@@ -976,6 +983,8 @@ FULL: dict[str, Any] = {
             "at": dt.datetime(2025, 1, 20, 10, 30, tzinfo=dt.UTC).isoformat(),
         }
     ],
+    # Three rollback signals over three stages: a 15% chance of a false rollback is accepted.
+    "rule_settings": {"max_false_rollback": 0.15},
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -133,9 +134,35 @@ def test_rule_settings_can_be_set_for_the_whole_server(tmp_path: Path) -> None:
 def test_server_rule_settings_reach_the_review(demo: tuple[Path, Path, str]) -> None:
     db, _, _ = demo
     design_id = run("list", "--db", str(db)).stdout.strip().splitlines()[1].split()[0]
-    strict = run(
-        "review", design_id, "--db", str(db), "--json", "--rule", "golden_tolerance=0.001"
-    )
+    strict = run("review", design_id, "--db", str(db), "--json", "--rule", "golden_tolerance=0.001")
     review = json.loads(strict.stdout)
     assert strict.returncode == 1
     assert "EVAL-001" in {f["rule_id"] for f in review["findings"]}
+
+
+def test_purge_expired_removes_only_designs_deleted_before_the_retention_period(
+    tmp_path: Path,
+) -> None:
+    from ml_systemization.model import Design
+    from ml_systemization.store import SQLiteStore
+
+    db = tmp_path / "db.sqlite3"
+    with SQLiteStore(db) as store:
+        expired = store.create(Design(), tool="t", actor=None, change={}).id
+        recent = store.create(Design(), tool="t", actor=None, change={}).id
+        store.delete(expired, actor=None)
+        store.delete(recent, actor=None)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE designs SET deleted_at = '2020-01-01T00:00:00.000000+00:00' WHERE id = ?",
+            (expired,),
+        )
+
+    refused = run("purge", "--db", str(db))
+    purged = run("purge", "--expired", "--db", str(db), "--retention-days", "30")
+
+    assert refused.returncode == 2
+    assert purged.returncode == 0, purged.stderr
+    assert f"Purged 1 design(s) deleted more than 30 days ago: {expired}" in purged.stdout
+    with SQLiteStore(db) as store:
+        assert [s.id for s in store.list(include_deleted=True)[0]] == [recent]

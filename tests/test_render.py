@@ -64,11 +64,14 @@ COMPUTED = {
     "stages": {"canary_1pct": {"n_required": 6105.0, "min_duration_h": 33.91666}},
     "triggers": {"errors_spike": {"feasible": True, "samples_in_window": 3.0}},
     "signals": {"question_length_psi": {"psi_noise_floor": 0.0123456}},
+    "slos": {"availability": {"fast_burn": 13.44}},
     "baseline": {"icps_usd": 0.0123},
     "architecture": {"e2e_p95_ms": 2084.6, "availability": 0.99949},
     "cost": {"month_usd": 4211.77, "cost_per_request_usd": 0.000524},
+    "rollout": {"fwer": 0.1047},
     "ab": {"n_per_arm": 3011.2, "duration_days": 14.0},
-    "settings": {"alpha": 0.05, "tolerance": 0.05},
+    "settings": {"alpha": 0.01, "max_false_rollback": 0.15},
+    "setting_defaults": {"alpha": 0.05, "max_false_rollback": 0.1},
 }
 
 
@@ -390,6 +393,7 @@ def test_code_spans_and_fences_grow_past_backticks_in_the_text() -> None:
         (0.1 + 0.2, {}, "0.3"),
         (0.001, {}, "0.001"),
         (0.9995, {}, "0.9995"),
+        (3e-05, {"unit": "USD"}, "0.00003 USD"),
         (1_300_000.0, {}, "1,300,000"),
         (2.5, {"unit": "QPS"}, "2.5 QPS"),
         (800.0, {"unit": "ms"}, "800 ms"),
@@ -433,7 +437,7 @@ def test_every_template_renders_with_computed_numbers_and_findings(
 
 def test_computed_numbers_appear_in_computed_columns_and_sections(renderer: Renderer) -> None:
     texts = renderer.render_all(full_design(), design_id="d", revision=1, computed=COMPUTED)
-    assert "| 0.75 | 0.02 | 0.41 | Wilson half-width: 0.0245; n_min: 412 |" in (
+    assert "| 0.75 | 1,200 (whole set) | 0.02 | 0.41 | Wilson half-width: 0.0245; n_min: 412 |" in (
         texts["evaluation_plan"].replace("≥ ", "")
     )
     assert "Wilson half-width: 0.0438 |" in texts["evaluation_plan"]
@@ -444,9 +448,43 @@ def test_computed_numbers_appear_in_computed_columns_and_sections(renderer: Rend
     assert "  - monthly estimate (USD): 4,212" in texts["one_pager"]
     assert "  - end-to-end p95 (ms): 2,085" in texts["one_pager"]
     assert "  - n per arm: 3,011" in texts["iteration_plan"]
+    assert "  - family-wise false-rollback rate: 0.105" in texts["rollout_plan"]
+    assert "of budget in 1 h (burn rate 13.4x) → page" in texts["monitoring_plan"]
+    server_alpha = "| `alpha` | Significance level | 0.01 | server setting; tool default 0.05 |"
+    assert server_alpha in texts["rollout_plan"]
+    assert (
+        "| `max_false_rollback` | Family-wise rollback rate | 0.15 | "
+        "**overridden for this design**; tool default 0.1 |"
+    ) in texts["rollout_plan"]
     assert "  - cost per extra success (USD): 0.0123" in texts["baseline_spec"]
     for artifact in ("evaluation_plan", "rollout_plan", "monitoring_plan", "iteration_plan"):
         assert "## Rule settings used" in texts[artifact]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (6105, "6,105"),
+        (6105.0, "6,105"),
+        (6.105, "6.11"),
+        (2084.6, "2,085"),
+        (0.0245, "0.0245"),
+        (0.000378, "0.000378"),
+        (0.000037, "0.000037"),
+        (0.989, "0.989"),
+        (0.9995, "0.9995"),
+        (0.99999945, "0.99999945"),
+        (0.999996750002, "0.9999968"),
+        (True, "yes"),
+        ("not reachable", "not reachable"),
+    ],
+)
+def test_computed_numbers_are_rounded_for_reading_without_losing_the_nines(
+    value: object, expected: str
+) -> None:
+    view = render.ComputedView({"architecture": {"x": value}})
+    assert view.value("architecture", "x") == expected
+    assert view.lines("architecture") == [("x", expected)]
 
 
 def test_without_computed_numbers_no_computed_column_or_section_appears(

@@ -131,9 +131,15 @@ def _no_tokens_per_request_signal(d: Design) -> None:
     drop_signals(d, "tokens_per_request_p95")
 
 
+def _about(found: list[Finding], signal_id: str) -> list[Finding]:
+    """The findings that concern one signal (others may also miss a shortened horizon)."""
+    return [f for f in found if any(f"[{signal_id}]" in p for p in f.paths)]
+
+
 def _label_starved_proxy(d: Design) -> None:
     """F18: 10,000 req/day, 0.5% feedback → 50 labels/day; 5% → 7.5% needs 1,159 labels."""
     d.context.traffic.req_per_hour = 10_000 / 24
+    d.monitoring.decision_horizon_days = 7
     sig = signal(d, "cited_link_kept_rate")
     sig.baseline_rate, sig.detect_delta, sig.comparator = 0.05, 0.025, ">"
     sig.label_rate, sig.threshold = 0.005, 0.075
@@ -286,7 +292,7 @@ def test_proxy_detectability_reproduces_f18() -> None:
     design = broken(three_hundred_a_day)
     days = proxy_detectability(design, SETTINGS)["cited_link_kept_rate"]["days_to_detect"]
     assert days == pytest.approx(3.86, abs=0.005)
-    assert violations(design, "MON-008") == []
+    assert _about(violations(design, "MON-008"), "cited_link_kept_rate") == []
 
 
 def test_a_stated_label_delay_counts_toward_the_decision_horizon() -> None:
@@ -295,7 +301,7 @@ def test_a_stated_label_delay_counts_toward_the_decision_horizon() -> None:
         sig = signal(d, "cited_link_kept_rate")
         sig.label_rate, sig.label_delay_h = 0.03, 96
 
-    found = violations(broken(delayed), "MON-008")
+    found = _about(violations(broken(delayed), "MON-008"), "cited_link_kept_rate")
     assert len(found) == 1
     assert "7.86 days plus a 96 h label delay" in found[0].message
 

@@ -260,16 +260,29 @@ async def test_every_tool_has_an_output_schema_and_accurate_annotations(
         "render_artifacts",
         "get_template",
         "list_templates",
+        "design_history",
+        "diff_design",
+        "export_design",
+        "get_design_schema",
+        "get_design_view",
     }
-    writes = {"start_design", "update_context", "configure_review"}
-    assert set(tools) == expected_steps | read_only | writes
+    writes = {
+        "start_design",
+        "update_context",
+        "configure_review",
+        "revert_design",
+        "restore_design",
+        "import_design",
+    }
+    destructive = {"delete_design", "purge_design"}
+    assert set(tools) == expected_steps | read_only | writes | destructive
     for name, tool in tools.items():
         assert tool.output_schema is not None, name
         assert tool.description, name
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is (name in read_only), name
         if name not in read_only:
-            assert tool.annotations.destructive_hint is False, name
+            assert tool.annotations.destructive_hint is (name in destructive), name
     assert [s.tool for s in PROCEDURE] == [
         "choose_baseline",
         "define_io_contract",
@@ -476,3 +489,66 @@ async def test_artifact_and_template_names_complete(settings: Settings) -> None:
             argument={"name": "name", "value": "r"},
         )
         assert got.completion.values == ["rollout_plan"]
+
+
+async def test_a_deleted_design_leaves_listings_and_reads_and_can_be_restored(
+    settings: Settings,
+) -> None:
+    async with Client(build_server(settings)) as client:
+        design_id = await start(client)
+        other = await start(client, "Churn scorer")
+        deleted = await call(client, "delete_design", {"design_id": design_id})
+        listed = await call(client, "list_designs", {})
+        with_deleted = await call(client, "list_designs", {"include_deleted": True})
+        read = await error_text(client, "get_design", {"design_id": design_id})
+        write = await error_text(
+            client, "choose_baseline", {"design_id": design_id, "baseline": {"id": "rules"}}
+        )
+        again = await error_text(client, "delete_design", {"design_id": design_id})
+        with pytest.raises(MCPError):
+            await client.read_resource(f"design://{design_id}")
+        restored = await call(client, "restore_design", {"design_id": design_id})
+        view = await call(client, "get_design", {"design_id": design_id})
+        history = await call(client, "design_history", {"design_id": design_id})
+
+    assert deleted["status"] == "deleted" and deleted["revision"] == 2
+    assert "until" in deleted["note"]
+    assert [d["design_id"] for d in listed["designs"]] == [other]
+    assert listed["total"] == 1
+    flagged = {d["design_id"]: d["deleted_at"] for d in with_deleted["designs"]}
+    assert flagged[other] is None and flagged[design_id] is not None
+    for text in (read, write, again):
+        assert "was deleted at" in text and "restore_design" in text
+    assert restored["status"] == "active" and restored["revision"] == 3
+    assert view["design"]["context"]["feature"] == "Support answer assistant"
+    assert [(e["revision"], e["tool"], e["paths"]) for e in history["revisions"][:2]] == [
+        (3, "restore_design", []),
+        (2, "delete_design", []),
+    ]
+
+
+async def test_purge_needs_a_deleted_design_and_the_id_repeated(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        design_id = await start(client)
+        not_deleted = await error_text(
+            client, "purge_design", {"design_id": design_id, "confirm": design_id}
+        )
+        await call(client, "delete_design", {"design_id": design_id})
+        unconfirmed = await error_text(
+            client, "purge_design", {"design_id": design_id, "confirm": "yes"}
+        )
+        purged = await call(client, "purge_design", {"design_id": design_id, "confirm": design_id})
+        gone = await error_text(client, "restore_design", {"design_id": design_id})
+
+    assert "delete_design first" in not_deleted
+    assert "confirm must equal the design_id" in unconfirmed
+    assert purged == {
+        "design_id": design_id,
+        "revision": None,
+        "status": "purged",
+        "changed": [],
+        "note": "Removed the design and its 2 revisions; this cannot be undone.",
+    }
+    assert "No design with id" in gone
+    with sqlite3.connect(settings.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM revisions").fetchone() == (0,)

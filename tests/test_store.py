@@ -16,7 +16,13 @@ import pytest
 from pydantic import ValidationError
 
 from ml_systemization import store as store_module
-from ml_systemization.errors import DesignNotFoundError, StaleRevisionError, StoreError
+from ml_systemization.errors import (
+    DesignDeletedError,
+    DesignNotFoundError,
+    InvalidChangeError,
+    StaleRevisionError,
+    StoreError,
+)
 from ml_systemization.model import SCHEMA_VERSION, Context, Design, SuccessMetric
 from ml_systemization.store import (
     DESIGN_UPGRADES,
@@ -104,17 +110,18 @@ def test_each_update_adds_a_revision_and_history_is_listed_newest_first(
         created.id, add_metric("m2"), tool="update_context", actor="bo", change={"n": 2}
     )
 
-    history = store.revisions(created.id)
+    history, total = store.revisions(created.id)
 
     assert third.revision == 3
     assert third.created_at == created.created_at
     assert third.updated_at > created.updated_at
+    assert total == 3
     assert [r.number for r in history] == [3, 2, 1]
     assert [r.tool for r in history] == ["update_context", "update_context", "start_design"]
     assert [r.actor for r in history] == ["bo", "ana", None]
     assert [r.change for r in history] == [{"n": 2}, {"n": 1}, {"n": 0}]
     assert history[0].at == third.updated_at
-    assert [r.number for r in store.revisions(created.id, limit=1, offset=1)] == [2]
+    assert [r.number for r in store.revisions(created.id, limit=1, offset=1)[0]] == [2]
     assert [m.id for m in store.get(created.id).design.context.success_metrics] == ["m1", "m2"]
 
 
@@ -136,7 +143,7 @@ def test_designs_survive_closing_and_reopening_the_store(db_path: Path) -> None:
         loaded = second.get(created.id)
         assert loaded.revision == 2
         assert [m.id for m in loaded.design.context.success_metrics] == ["m1"]
-        assert len(second.revisions(created.id)) == 2
+        assert len(second.revisions(created.id)[0]) == 2
 
 
 def test_an_in_memory_store_works_for_tests() -> None:
@@ -160,7 +167,7 @@ def test_a_stale_revision_is_rejected_and_nothing_is_written(store: SQLiteStore)
 
     assert (caught.value.expected, caught.value.current) == (1, 2)
     assert store.get(created.id) == before
-    assert len(store.revisions(created.id)) == 2
+    assert len(store.revisions(created.id)[0]) == 2
 
 
 def test_a_current_expected_revision_is_accepted(store: SQLiteStore) -> None:
@@ -187,7 +194,7 @@ def test_an_exception_inside_apply_is_reraised_unchanged_and_nothing_is_written(
 
     assert caught.value is failure
     assert store.get(created.id) == created
-    assert len(store.revisions(created.id)) == 1
+    assert len(store.revisions(created.id)[0]) == 1
     # The store is still usable: the transaction was rolled back, not left open.
     assert store.update(created.id, add_metric("m1"), tool="t", actor=None, change={}).revision == 2
 
@@ -484,7 +491,7 @@ def test_concurrent_threads_never_lose_an_update(store: SQLiteStore) -> None:
     ids = [m.id for m in final.design.context.success_metrics]
     assert final.revision == 1 + threads * per_thread
     assert sorted(ids) == sorted(f"t{w}-{i}" for w in range(threads) for i in range(per_thread))
-    assert len(store.revisions(created.id, limit=1000)) == final.revision
+    assert len(store.revisions(created.id, limit=1000)[0]) == final.revision
 
 
 def _process_worker(path: str, design_id: str, worker: int, count: int, start: Any) -> None:
@@ -527,3 +534,46 @@ def test_two_processes_on_one_file_never_lose_an_update(db_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         conn.close()
+
+
+# --------------------------------------------------------------------------- delete, restore
+
+
+def test_restore_works_within_retention_and_purge_expired_removes_only_expired(
+    db_path: Path,
+) -> None:
+    with SQLiteStore(db_path, retention_days=30) as store:
+        old = store.create(design("Old"), tool="t", actor=None, change={})
+        recent = store.create(design("Recent"), tool="t", actor=None, change={})
+        kept = store.create(design("Kept"), tool="t", actor=None, change={})
+        deleted = store.delete(old.id, actor="ana")
+        store.delete(recent.id, actor="ana")
+        assert deleted.deleted_at is not None
+        later = deleted.deleted_at + dt.timedelta(days=31)
+
+        with pytest.raises(InvalidChangeError, match="longer ago than the retention period"):
+            store.restore(old.id, actor="ana", now=later)
+        assert store.purge_expired(now=deleted.deleted_at + dt.timedelta(days=29)) == []
+        purged = store.purge_expired(now=later)
+
+        assert purged == [old.id, recent.id]
+        with pytest.raises(DesignNotFoundError):
+            store.get(old.id, include_deleted=True)
+        assert store.get(kept.id).revision == 1
+
+
+def test_a_deleted_design_refuses_writes_until_restored(store: SQLiteStore) -> None:
+    created = store.create(design(), tool="t", actor=None, change={})
+    store.delete(created.id, actor=None, expected_revision=1)
+
+    with pytest.raises(DesignDeletedError):
+        store.update(created.id, add_metric("m"), tool="t", actor=None, change={})
+    with pytest.raises(StaleRevisionError):
+        store.restore(created.id, actor=None, expected_revision=1)
+    restored = store.restore(created.id, actor=None, expected_revision=2)
+
+    assert restored.revision == 3
+    assert restored.deleted_at is None
+    assert store.update(created.id, add_metric("m"), tool="t", actor=None, change={}).revision == 4
+    with pytest.raises(InvalidChangeError, match="not deleted"):
+        store.purge(created.id)

@@ -8,45 +8,61 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
 from ml_systemization import __version__
 from ml_systemization.errors import MLSystemizationError
-from ml_systemization.settings import RuleSettings, Settings, effective_rule_settings
+from ml_systemization.settings import (
+    DEFAULT_RETENTION_DAYS,
+    Limits,
+    RuleSettings,
+    Settings,
+    effective_rule_settings,
+)
+
+if TYPE_CHECKING:
+    from ml_systemization.store import SQLiteStore
 
 TRANSPORTS = ("stdio", "http")
+_M = TypeVar("_M", RuleSettings, Limits)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     from ml_systemization.store import default_db_path
 
     templates = args.templates or os.environ.get("ML_SYSTEMIZATION_TEMPLATES")
+    if args.retention_days < 0:
+        raise MLSystemizationError("--retention-days must be 0 or more.")
+    export_dir = getattr(args, "export_dir", None)
     return Settings(
         db_path=Path(args.db).expanduser() if args.db else default_db_path(),
         templates_dir=Path(templates).expanduser() if templates else None,
-        rules=_rule_settings(args.rule or []),
+        rules=_key_values(RuleSettings, "--rule", args.rule or []),
+        limits=_key_values(Limits, "--limit", args.limit or []),
+        retention_days=args.retention_days,
+        export_dir=Path(export_dir).expanduser() if export_dir else None,
     )
 
 
-def _rule_settings(pairs: Sequence[str]) -> RuleSettings:
-    """Server-wide rule settings from repeated `--rule KEY=VALUE` options."""
+def _key_values(model: type[_M], option: str, pairs: Sequence[str]) -> _M:
+    """Settings from repeated `--rule KEY=VALUE` or `--limit KEY=VALUE` options."""
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or key not in RuleSettings.model_fields:
+        if not sep or key not in model.model_fields:
             raise MLSystemizationError(
-                f"--rule {pair!r}: use KEY=VALUE with KEY one of "
-                f"{', '.join(RuleSettings.model_fields)}."
+                f"{option} {pair!r}: use KEY=VALUE with KEY one of {', '.join(model.model_fields)}."
             )
         values[key] = value
     try:
-        return RuleSettings.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False)
         )
-        raise MLSystemizationError(f"--rule: {problems}") from exc
+        raise MLSystemizationError(f"{option}: {problems}") from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +88,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="server-wide rule setting, e.g. --rule alpha=0.01 (repeatable)",
     )
+    common.add_argument(
+        "--limit",
+        action="append",
+        metavar="KEY=VALUE",
+        help="size limit, e.g. --limit max_text_chars=5000 (repeatable; keys: "
+        f"{', '.join(Limits.model_fields)})",
+    )
+    common.add_argument(
+        "--retention-days",
+        type=int,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="N",
+        help=f"days a deleted design stays restorable (default {DEFAULT_RETENTION_DAYS})",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server")
@@ -79,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     serve.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    serve.add_argument(
+        "--export-dir",
+        metavar="DIR",
+        help="folder export_design may write bundles into (default: it writes no files)",
+    )
 
     demo = sub.add_parser(
         "demo", parents=[common], help="drive the shipped examples through a real stdio server"
@@ -95,6 +130,22 @@ def _parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", parents=[common], help="write the seven artifacts")
     render.add_argument("design_id")
     render.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    export = sub.add_parser(
+        "export", parents=[common], help="write design.json and the seven artifacts to a folder"
+    )
+    export.add_argument("design_id")
+    export.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    export.add_argument("--revision", type=int, help="revision to export (default: current)")
+    imp = sub.add_parser(
+        "import", parents=[common], help="create a design from an export folder or JSON file"
+    )
+    imp.add_argument("path", help="folder written by export, or a bundle/design JSON file")
+    purge = sub.add_parser(
+        "purge", parents=[common], help="remove deleted designs past their retention period"
+    )
+    purge.add_argument(
+        "--expired", action="store_true", required=True, help="purge every expired design"
+    )
     return parser
 
 
@@ -108,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ml_systemization.demo import run_demo
 
             return run_demo(settings, Path(args.out), args.example)
+        if args.command in ("export", "import", "purge"):
+            return _transfer(settings, args)
         return _inspect(settings, args)
     except MLSystemizationError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -139,9 +192,8 @@ def _inspect(settings: Settings, args: argparse.Namespace) -> int:
     from ml_systemization.findings import SEVERITY_ORDER
     from ml_systemization.quality import review
     from ml_systemization.render import Renderer
-    from ml_systemization.store import SQLiteStore
 
-    with SQLiteStore(settings.db_path) as store:
+    with _open_store(settings) as store:
         if args.command == "list":
             summaries, total = store.list(limit=200)
             if not summaries:
@@ -201,6 +253,63 @@ def _inspect(settings: Settings, args: argparse.Namespace) -> int:
         for name, text in rendered.items():
             (out / f"{name}.md").write_text(text, encoding="utf-8")
         print(f"Wrote 7 artifacts for {record.id} to {out}")
+        return 0
+
+
+def _open_store(settings: Settings) -> SQLiteStore:
+    from ml_systemization.store import SQLiteStore
+
+    return SQLiteStore(
+        settings.db_path, limits=settings.limits, retention_days=settings.retention_days
+    )
+
+
+def _transfer(settings: Settings, args: argparse.Namespace) -> int:
+    """export, import and purge: move designs in and out of the database."""
+    from ml_systemization import bundle
+    from ml_systemization.artifacts import render_design
+    from ml_systemization.render import Renderer
+
+    with _open_store(settings) as store:
+        if args.command == "purge":
+            purged = store.purge_expired()
+            print(
+                f"Purged {len(purged)} design(s) deleted more than {settings.retention_days} "
+                f"days ago{': ' + ', '.join(purged) if purged else ''}"
+            )
+            return 0
+        if args.command == "import":
+            imported = bundle.read_bundle(bundle.read_path(Path(args.path)))
+            record = store.create(
+                imported.design,
+                tool="import_design",
+                actor="cli",
+                change={
+                    "source_design_id": imported.source_design_id,
+                    "source_revision": imported.source_revision,
+                    "migrated_from": imported.migrated_from,
+                },
+            )
+            print(record.id)
+            return 0
+        record = store.get(args.design_id)
+        revision = args.revision or record.revision
+        design = (
+            record.design if revision == record.revision else store.design_at(record.id, revision)
+        )
+        rules = effective_rule_settings(settings.rules, design.rule_settings)
+        artifacts = render_design(
+            Renderer(settings.templates_dir),
+            design,
+            design_id=record.id,
+            revision=revision,
+            rules=rules,
+        )
+        made = bundle.make_bundle(
+            design, design_id=record.id, revision=revision, artifacts=artifacts
+        )
+        written = bundle.write_folder(made, Path(args.out))
+        print(f"Wrote {len(written)} files for {record.id} revision {revision} to {args.out}")
         return 0
 
 

@@ -7,9 +7,11 @@ needs are absent, so it cannot be evaluated yet). The engine turns both into `Fi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -104,6 +106,40 @@ def rule(
     return register
 
 
+T = TypeVar("T")
+
+# Values derived from the design, shared by the rules of one `evaluate` call. Each entry keeps
+# the design it was computed from, so the object (and its id) lives as long as the entry.
+_DERIVED: ContextVar[dict[tuple[object, int], tuple[Design, object]] | None] = ContextVar(
+    "ml_systemization_derived", default=None
+)
+
+
+def per_design(derive: Callable[[Design], T]) -> Callable[[Design], T]:
+    """Memoize `derive(design)` for the rules of one `evaluate` call.
+
+    Rules are pure and never change the design, so inside one call a derived value (normalized
+    signal ids, whether an LLM is called) is computed once however many rules ask. Outside
+    `evaluate` (a rule run on its own) it is computed on every call. Callers must treat the
+    value as read-only.
+    """
+
+    @functools.wraps(derive)
+    def derived(design: Design) -> T:
+        memo = _DERIVED.get()
+        if memo is None:
+            return derive(design)
+        key = (derive, id(design))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is design:
+            return cast(T, hit[1])
+        value = derive(design)
+        memo[key] = (design, value)
+        return value
+
+    return derived
+
+
 def registry() -> dict[str, Rule]:
     """Every rule of the catalog, loading the rule modules on first use."""
     from ml_systemization.rules import load_rules  # the rule modules import this module
@@ -113,7 +149,8 @@ def registry() -> dict[str, Rule]:
 
 def run_rule(rule_: Rule, design: Design, settings: RuleSettings) -> list[Finding]:
     findings: list[Finding] = []
-    waiver = next((w for w in design.waivers if w.id == rule_.id), None)
+    waivers = design.waivers
+    waiver = next((w for w in waivers if w.id == rule_.id), None) if waivers else None
     for outcome in rule_.check(design, settings):
         if isinstance(outcome, Missing):
             needs = list(outcome.needs)
@@ -151,9 +188,13 @@ def evaluate(
 ) -> list[Finding]:
     """Run every registered rule (or those that read section `touching`), sorted by severity."""
     findings: list[Finding] = []
-    for rule_ in registry().values():
-        if touching is None or touching in rule_.reads:
-            findings.extend(run_rule(rule_, design, settings))
+    token = _DERIVED.set({})
+    try:
+        for rule_ in registry().values():
+            if touching is None or touching in rule_.reads:
+                findings.extend(run_rule(rule_, design, settings))
+    finally:
+        _DERIVED.reset(token)
     findings.sort(key=lambda f: (f.kind != "violation", SEVERITY_ORDER[f.severity], f.rule_id))
     return findings
 

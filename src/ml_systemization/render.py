@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from ml_systemization.errors import TemplateError
 from ml_systemization.model import Design
+from ml_systemization.settings import RuleSettings
 from ml_systemization.steps import ARTIFACTS, STEP_BY_KEY, STEPS
 
 TEMPLATE_SUFFIX = ".md.j2"
@@ -41,16 +43,34 @@ _ALL_ERRORS = frozenset({"one_pager", "feature_card"})
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 # Computed groups keyed by an item id, and flat groups; see Renderer.render.
-KEYED_COMPUTED_GROUPS: tuple[str, ...] = ("metrics", "slices", "stages", "triggers", "signals")
-FLAT_COMPUTED_GROUPS: tuple[str, ...] = ("baseline", "architecture", "cost", "ab", "settings")
+KEYED_COMPUTED_GROUPS: tuple[str, ...] = (
+    "metrics",
+    "slices",
+    "stages",
+    "triggers",
+    "signals",
+    "slos",
+)
+FLAT_COMPUTED_GROUPS: tuple[str, ...] = (
+    "baseline",
+    "architecture",
+    "cost",
+    "rollout",
+    "ab",
+    "settings",
+    "setting_defaults",
+)
 
 COMPUTED_LABELS: dict[str, str] = {
     "wilson_half_width": "Wilson half-width",
     "wilson_lower": "Wilson lower",
     "wilson_upper": "Wilson upper",
+    "at_rate": "at rate",
     "n_min": "n_min",
+    "n_distinguishable": "n to exclude the baseline",
     "mde": "MDE",
     "mde_paired": "MDE (paired)",
+    "n_mde": "n to detect the tolerance",
     "corrected_rate": "Rogan-Gladen corrected",
     "n_required": "n required",
     "min_duration_h": "min duration (h)",
@@ -59,27 +79,41 @@ COMPUTED_LABELS: dict[str, str] = {
     "budget_share": "error-budget share",
     "samples_in_window": "samples in window",
     "feasible": "can fire",
+    "stage": "tightest stage",
     "min_stage_h": "min stage (h)",
     "psi_noise_floor": "PSI noise floor",
     "min_window_samples": "min window samples",
     "labels_per_day": "labels/day",
+    "labels_needed": "labels needed",
     "days_to_detect": "days to detect",
+    "requests_per_month": "requests per month",
     "cost_per_call_usd": "cost per LLM call (USD)",
     "cost_per_request_usd": "cost per request (USD)",
     "month_usd": "monthly estimate (USD)",
+    "judge_month_usd": "of which online judging (USD/month)",
     "cost_per_success_usd": "cost per success (USD)",
     "budget_needed_usd": "budget needed with headroom (USD)",
+    "ai_cost_per_request_usd": "ML/LLM cost per request (USD)",
     "icps_usd": "cost per extra success (USD)",
     "llm_p95_ms": "LLM p95 (ms)",
     "e2e_p95_ms": "end-to-end p95 (ms)",
     "worst_case_deadline_ms": "worst-case deadline path (ms)",
     "availability": "serial availability",
     "peak_rpm": "peak RPM",
+    "rpm_limit": "usable RPM quota",
     "peak_tpm": "peak TPM",
+    "tpm_limit": "usable TPM quota",
     "n_per_arm": "n per arm",
+    "days_needed": "days of traffic needed",
     "duration_days": "duration (days)",
     "mde_within_cadence": "MDE reachable within cadence",
     "fwer": "family-wise false-rollback rate",
+    # Rule settings read as the schema describes them: one wording wherever they appear.
+    **{
+        name: field.description
+        for name, field in RuleSettings.model_fields.items()
+        if field.description
+    },
 }
 
 MARKER_PREFIX = "_⚠ not set: "
@@ -187,7 +221,10 @@ def _format_float(x: float) -> str:
     if x.is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
     # 12 significant digits hide binary noise (0.1 + 0.2) and keep any value a person typed.
-    return f"{x:,.12g}"
+    text = f"{x:,.12g}"
+    if "e" in text:  # a price such as 3e-05 reads as 0.00003
+        text = format(Decimal(text), "f")
+    return text
 
 
 def format_value(value: object) -> str:
@@ -220,11 +257,22 @@ def format_value(value: object) -> str:
 
 
 def _format_computed(value: object) -> str:
-    """Computed numbers are rounded for reading (3 significant figures, whole above 100)."""
+    """Computed numbers are rounded for reading: 3 significant figures, whole from 100 up.
+
+    Two exceptions keep the figures honest: a rate just below 1 keeps two significant figures
+    of its distance to 1 (availability 0.99999945, not "1"), and small numbers are written
+    out in full (0.000037, not 3.7e-05).
+    """
     if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value):
         if value.is_integer() or abs(value) >= 100:
             return f"{round(value):,}"
-        return f"{value:.3g}"
+        if 0.99 <= value < 1:
+            decimals = 1 - math.floor(math.log10(1 - value))
+        elif abs(value) < 1e-3:
+            decimals = 2 - math.floor(math.log10(abs(value)))
+        else:
+            return f"{value:.3g}"
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     if isinstance(value, list | tuple):
         return ", ".join(_format_computed(v) for v in value)
     return format_value(value)
@@ -394,15 +442,26 @@ class ComputedView:
         entries: Mapping[str, Any] = self.raw.get(group) or {}
         if item_id is not None:
             entries = entries.get(item_id) or {}
-        return [
-            (COMPUTED_LABELS.get(key, key.replace("_", " ")), _format_computed(v))
-            for key, v in entries.items()
-        ]
+        return [(self.label(key), _format_computed(v)) for key, v in entries.items()]
 
     def cell(self, group: str, item_id: str) -> str:
         """One table cell: `label: value; label: value`, or `—` when nothing was computed."""
         pairs = self.lines(group, item_id)
         return "; ".join(f"{label}: {value}" for label, value in pairs) or "—"
+
+    def value(self, group: str, key: str, item_id: str | None = None) -> str | None:
+        """One formatted value of a flat group (or of one item of a keyed group), or None
+        when it was not computed."""
+        entries: Mapping[str, Any] = self.raw.get(group) or {}
+        if item_id is not None:
+            entries = entries.get(item_id) or {}
+        raw = entries.get(key)
+        return None if raw is None else _format_computed(raw)
+
+    @staticmethod
+    def label(key: str) -> str:
+        """How a computed key or rule setting is labelled (COMPUTED_LABELS, else `_` as spaces)."""
+        return COMPUTED_LABELS.get(key, key.replace("_", " "))
 
 
 # --------------------------------------------------------------------------- renderer
@@ -536,7 +595,8 @@ class Renderer:
                 - `triggers[<rollback trigger id>]` (rollout plan), e.g. `feasible`,
                   `samples_in_window`, `min_stage_h`;
                 - `signals[<signal id>]` (monitoring plan), e.g. `psi_noise_floor`,
-                  `min_window_samples`, `labels_per_day`, `days_to_detect`.
+                  `min_window_samples`, `labels_per_day`, `days_to_detect`;
+                - `slos[<SLO id>]` (monitoring plan, SLOs), burn-alert id to its burn rate.
 
                 Flat groups map `key` to value and render as a "Computed" list:
 
@@ -546,16 +606,21 @@ class Renderer:
                 - `cost` (monitoring plan; one-pager Monitoring), e.g. `cost_per_call_usd`,
                   `cost_per_request_usd`, `month_usd`, `cost_per_success_usd`,
                   `budget_needed_usd`;
+                - `rollout` (rollout plan), e.g. `fwer`;
                 - `ab` (iteration plan), e.g. `n_per_arm`, `duration_days`,
                   `mde_within_cadence`;
                 - `settings` (evaluation, rollout, monitoring and iteration plans: "Rule
-                  settings used"), rule setting name to value, e.g. `alpha`, `power`,
-                  `tolerance`.
+                  settings used", each plan listing the settings its rules read), rule
+                  setting name to the value used, e.g. `alpha`, `power`, `golden_tolerance`;
+                - `setting_defaults`: the tool default of each setting whose value differs
+                  from it (set by the server or by `design.rule_settings`).
 
                 Keys are shown with the labels in COMPUTED_LABELS (unknown keys with `_` as
                 spaces); floats are rounded to 3 significant figures (whole numbers from
-                100 up), booleans read yes/no. An unknown group or a group of the wrong
-                shape raises TemplateError, so a misspelt group cannot vanish silently.
+                100 up; see `_format_computed` for rates near 1 and tiny numbers), booleans
+                read yes/no, strings (an id, "not reachable") as text. An unknown group or a
+                group of the wrong shape raises TemplateError, so a misspelt group cannot
+                vanish silently.
 
         Raises:
             TemplateError: unknown name, malformed `computed`, or a template that fails to

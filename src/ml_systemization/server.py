@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp import MCPError
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, authenticated_principal
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import (
     INVALID_PARAMS,
+    CallToolResult,
     Completion,
     CompletionArgument,
     CompletionContext,
@@ -25,14 +27,23 @@ from mcp.types import (
     InputRequiredResult,
     PromptReference,
     ResourceTemplateReference,
+    TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
-from ml_systemization import __version__
+from ml_systemization import __version__, history
+from ml_systemization import bundle as bundles
 from ml_systemization.artifacts import render_design
-from ml_systemization.errors import DesignNotFoundError, MLSystemizationError, TemplateError
+from ml_systemization.errors import (
+    DesignDeletedError,
+    DesignNotFoundError,
+    LimitExceededError,
+    MLSystemizationError,
+    TemplateError,
+)
 from ml_systemization.findings import Finding, step_feedback
+from ml_systemization.limits import check_arguments, json_size
 from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.model import Context as DesignContext
 from ml_systemization.patch import patch_model
@@ -52,6 +63,8 @@ from ml_systemization.steps import (
     step_status,
 )
 from ml_systemization.store import DesignRecord, SQLiteStore
+from ml_systemization.upstream import normalize_context
+from ml_systemization.views import VIEWS, ViewName, build_view, view_schema
 from ml_systemization.waivers import apply_review_options
 
 SERVER_NAME = "ml-systemization"
@@ -64,7 +77,10 @@ sent are kept, null clears, list items are upserted by id, `remove` deletes by "
 5 plan_rollout  6 define_monitoring  7 define_iteration_loop, then describe_feature_card.
 Start with start_design. Every step result lists what the step still lacks, the findings
 (numbers-based checks) and the next step. review_design gives the quality bar and `ready`;
-render_artifacts returns the seven markdown artifacts."""
+render_artifacts returns the seven markdown artifacts. Every change is a revision
+(design_history, diff_design, revert_design); pass expected_revision from get_design when
+others may edit. export_design/import_design move a design between tools; get_design_view
+gives the observability or orchestration view for downstream agents."""
 
 ArtifactName = Literal[
     "one_pager",
@@ -86,6 +102,8 @@ Removals = Annotated[
     list[str],
     Field(description='Entries to delete, "<list path>/<id>", e.g. "metrics/bleu"'),
 ]
+Revision = Annotated[int, Field(ge=1, description="Revision number")]
+SchemaName = Literal["design", "observability", "orchestration"]
 
 
 if TYPE_CHECKING:
@@ -95,6 +113,9 @@ else:
     # Tool inputs derived from the models: every field optional, unsent fields untouched.
     ContextPatch = patch_model(DesignContext)
     RuleSettingsPatch = patch_model(RuleSettings)
+
+# Upstream agents (data-centric design, trade-off steps) send near-Context JSON: accept it.
+UpstreamContext = Annotated[ContextPatch | None, BeforeValidator(normalize_context)]
 
 
 @dataclass
@@ -140,6 +161,7 @@ class DesignSummaryOut(Result):
     feature: str | None
     revision: int
     updated_at: str
+    deleted_at: str | None = Field(None, description="Set when deleted (restore_design)")
 
 
 class DesignList(Result):
@@ -180,6 +202,49 @@ class TemplateList(Result):
     templates: list[TemplateOut]
 
 
+class HistoryEntry(Result):
+    revision: int
+    at: str
+    tool: str
+    actor: str | None = Field(description="Principal, else client name")
+    paths: list[str] | None = Field(description="Fields changed; null: not recorded")
+    change: dict[str, Any] | None = Field(None, description="Request (details=true)")
+
+
+class HistoryResult(Result):
+    design_id: str
+    revision: int = Field(description="Current revision")
+    revisions: list[HistoryEntry] = Field(description="Newest first")
+
+
+class FieldChange(Result):
+    path: str = Field(description="e.g. evaluation.metrics[groundedness].threshold")
+    op: Literal["added", "removed", "changed"]
+    before: Any = None
+    after: Any = None
+    summary: str = Field(description="One readable line")
+
+
+class DiffResult(Result):
+    design_id: str
+    from_revision: int
+    to_revision: int
+    total: int = Field(description="All changes; `changes` holds up to `limit`")
+    changes: list[FieldChange]
+
+
+class WriteResult(Result):
+    design_id: str
+    revision: int | None = Field(description="null once purged")
+    status: Literal["active", "deleted", "purged"]
+    changed: list[str] = Field(description="Fields changed")
+    note: str
+
+
+class ExportResult(bundles.Bundle):
+    files: list[str] = Field(default_factory=list, description="Files written")
+
+
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
@@ -188,6 +253,16 @@ WRITE = ToolAnnotations(
 UPSERT = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
+# Delete and purge: a second identical call changes nothing more (it reports an error).
+DESTRUCTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+# Export into a new folder of the configured export folder: writes files, overwrites none.
+EXPORT_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+# Shown when a listing of changed paths is cut short.
+MAX_PATHS = 50
 
 
 # --------------------------------------------------------------------------- helpers
@@ -212,8 +287,11 @@ def _state(ctx: Context[AppState]) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-def _reject_unknown_arguments(ctx: Context[AppState], allowed: set[str], tool: str) -> None:
-    """The SDK ignores unknown top-level arguments; a misplaced field must not vanish silently."""
+def _check_request(
+    ctx: Context[AppState], allowed: set[str], tool: str, *, check_fields: bool = True
+) -> None:
+    """Refuse unknown top-level arguments (the SDK ignores them, so a misplaced field would
+    vanish silently) and arguments over the size limits, before any transaction."""
     params = ctx.request_context.params or {}
     sent = params.get("arguments") or {}
     unknown = sorted(set(sent) - allowed)
@@ -223,6 +301,9 @@ def _reject_unknown_arguments(ctx: Context[AppState], allowed: set[str], tool: s
             f"Accepted: {', '.join(sorted(allowed))}. Section fields go inside the section "
             "object."
         )
+    if check_fields:
+        with _tool_errors():
+            check_arguments(sent, _state(ctx).settings.limits)
 
 
 def _actor(ctx: Context[AppState]) -> str | None:
@@ -327,7 +408,7 @@ def _step_tool(step: Step) -> Callable[..., StepResult]:
 
     def tool(**kwargs: Any) -> StepResult:
         ctx: Context[AppState] = kwargs["ctx"]
-        _reject_unknown_arguments(ctx, allowed, step.tool)
+        _check_request(ctx, allowed, step.tool)
         return _apply(
             ctx,
             tool=step.tool,
@@ -404,12 +485,15 @@ def _register_design_tools(server: MCPServer) -> None:
         feature: Annotated[str, Field(min_length=1, max_length=200, description="Feature name")],
         ctx: Context[AppState],
         context: Annotated[
-            ContextPatch | None,
-            Field(description="Seed inputs: problem, metrics, guardrails, data, traffic, budget"),
+            UpstreamContext,
+            Field(
+                description="Seed inputs: problem, metrics, guardrails, data, traffic, budget; "
+                "upstream step JSON is accepted as is"
+            ),
         ] = None,
     ) -> StepResult:
         """Create a design and return its design_id; pass upstream context if you have it."""
-        _reject_unknown_arguments(ctx, {"feature", "context"}, "start_design")
+        _check_request(ctx, {"feature", "context"}, "start_design")
         state = _state(ctx)
         with _tool_errors():
             design = apply_change(Design(), "context", context)
@@ -426,15 +510,12 @@ def _register_design_tools(server: MCPServer) -> None:
     def update_context(
         design_id: DesignId,
         ctx: Context[AppState],
-        context: Annotated[
-            ContextPatch | None,
-            Field(description="Partial seed inputs"),
-        ] = None,
+        context: Annotated[UpstreamContext, Field(description="Partial seed inputs")] = None,
         remove: Removals = [],  # noqa: B006 - pydantic copies defaults
         expected_revision: ExpectedRevision = None,
     ) -> StepResult:
         """Change the seed inputs: problem, outcomes, metrics, guardrails, traffic, budget."""
-        _reject_unknown_arguments(
+        _check_request(
             ctx, {"design_id", "context", "remove", "expected_revision"}, "update_context"
         )
         return _apply(
@@ -466,10 +547,13 @@ def _register_design_tools(server: MCPServer) -> None:
         query: Annotated[str | None, Field(description="Substring of the feature name")] = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
         offset: Annotated[int, Field(ge=0)] = 0,
+        include_deleted: Annotated[bool, Field(description="Also deleted designs")] = False,
     ) -> DesignList:
         """List stored designs, most recently updated first."""
         with _tool_errors():
-            summaries, total = _state(ctx).store.list(limit=limit, offset=offset, query=query)
+            summaries, total = _state(ctx).store.list(
+                limit=limit, offset=offset, query=query, include_deleted=include_deleted
+            )
         return DesignList(
             designs=[
                 DesignSummaryOut(
@@ -477,6 +561,7 @@ def _register_design_tools(server: MCPServer) -> None:
                     feature=s.feature,
                     revision=s.revision,
                     updated_at=s.updated_at.isoformat(),
+                    deleted_at=s.deleted_at.isoformat() if s.deleted_at else None,
                 )
                 for s in summaries
             ],
@@ -511,7 +596,7 @@ def _register_design_tools(server: MCPServer) -> None:
     ) -> ReviewResult:
         """Waive a warning (never an error) with a reason, end a waiver, or override rule
         settings such as alpha, power or tolerances for this design; returns the new review."""
-        _reject_unknown_arguments(
+        _check_request(
             ctx,
             {"design_id", "waive", "unwaive", "settings", "expected_revision"},
             "configure_review",
@@ -580,6 +665,324 @@ def _register_design_tools(server: MCPServer) -> None:
             return TemplateOut(name=name, source=info.source, text=renderer.template_source(name))
 
 
+# --------------------------------------------------------------------------- history, lifecycle
+
+
+def _capped(paths: Sequence[str]) -> list[str]:
+    shown = list(paths[:MAX_PATHS])
+    if len(paths) > MAX_PATHS:
+        shown.append(f"... and {len(paths) - MAX_PATHS} more")
+    return shown
+
+
+def _field_change(change: history.Change) -> FieldChange:
+    if change.op == "reordered":
+        # Item order is a value of the list itself: report it as a change of the list.
+        return FieldChange(
+            path=change.where,
+            op="changed",
+            before=change.before,
+            after=change.after,
+            summary=change.summary(),
+        )
+    return FieldChange(
+        path=change.where or "design",
+        op=change.op,
+        before=change.before,
+        after=change.after,
+        summary=change.summary(),
+    )
+
+
+def _register_history_tools(server: MCPServer) -> None:
+    @server.tool(title="Design history", annotations=READ_ONLY)
+    def design_history(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        offset: Annotated[int, Field(ge=0)] = 0,
+        details: Annotated[bool, Field(description="Include each request")] = False,
+    ) -> HistoryResult:
+        """List a design's revisions, newest first: time, tool, actor and fields changed."""
+        with _tool_errors():
+            entries, current = _state(ctx).store.revisions(design_id, limit=limit, offset=offset)
+        return HistoryResult(
+            design_id=design_id,
+            revision=current,
+            revisions=[
+                HistoryEntry(
+                    revision=e.number,
+                    at=e.at.isoformat(),
+                    tool=e.tool,
+                    actor=e.actor,
+                    paths=_capped(e.paths) if e.paths is not None else None,
+                    change=e.change if details else None,
+                )
+                for e in entries
+            ],
+        )
+
+    @server.tool(title="Diff two revisions", annotations=READ_ONLY)
+    def diff_design(
+        design_id: DesignId,
+        from_revision: Revision,
+        ctx: Context[AppState],
+        to_revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    ) -> DiffResult:
+        """Field-level changes between two revisions, each with a readable summary line."""
+        with _tool_errors():
+            changes, target = _state(ctx).store.diff(design_id, from_revision, to_revision)
+        return DiffResult(
+            design_id=design_id,
+            from_revision=from_revision,
+            to_revision=target,
+            total=len(changes),
+            changes=[_field_change(c) for c in changes[:limit]],
+        )
+
+    @server.tool(title="Revert a design", annotations=WRITE)
+    def revert_design(
+        design_id: DesignId,
+        to_revision: Revision,
+        ctx: Context[AppState],
+        expected_revision: ExpectedRevision = None,
+    ) -> WriteResult:
+        """Restore the content of an earlier revision as a new revision; nothing is deleted."""
+        _check_request(ctx, {"design_id", "to_revision", "expected_revision"}, "revert_design")
+        with _tool_errors():
+            record, changes = _state(ctx).store.revert(
+                design_id, to_revision, actor=_actor(ctx), expected_revision=expected_revision
+            )
+        return WriteResult(
+            design_id=record.id,
+            revision=record.revision,
+            status="active",
+            changed=_capped(history.changed_paths(changes)),
+            note=f"Revision {record.revision} has the content of revision {to_revision}.",
+        )
+
+    @server.tool(title="Delete a design", annotations=DESTRUCTIVE)
+    def delete_design(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        expected_revision: ExpectedRevision = None,
+    ) -> WriteResult:
+        """Move a design out of listings; restore_design brings it back within retention."""
+        _check_request(ctx, {"design_id", "expected_revision"}, "delete_design")
+        state = _state(ctx)
+        with _tool_errors():
+            record = state.store.delete(
+                design_id, actor=_actor(ctx), expected_revision=expected_revision
+            )
+        assert record.deleted_at is not None
+        until = record.deleted_at + dt.timedelta(days=state.settings.retention_days)
+        return WriteResult(
+            design_id=record.id,
+            revision=record.revision,
+            status="deleted",
+            changed=[],
+            note=f"Deleted; restore_design can bring it back until {until.isoformat()}.",
+        )
+
+    @server.tool(title="Restore a deleted design", annotations=WRITE)
+    def restore_design(
+        design_id: DesignId,
+        ctx: Context[AppState],
+        expected_revision: ExpectedRevision = None,
+    ) -> WriteResult:
+        """Bring back a deleted design, within the retention period."""
+        _check_request(ctx, {"design_id", "expected_revision"}, "restore_design")
+        with _tool_errors():
+            record = _state(ctx).store.restore(
+                design_id, actor=_actor(ctx), expected_revision=expected_revision
+            )
+        return WriteResult(
+            design_id=record.id,
+            revision=record.revision,
+            status="active",
+            changed=[],
+            note="Restored with its whole history.",
+        )
+
+    @server.tool(title="Purge a deleted design", annotations=DESTRUCTIVE)
+    def purge_design(
+        design_id: DesignId,
+        confirm: Annotated[str, Field(max_length=64, description="The design_id again")],
+        ctx: Context[AppState],
+    ) -> WriteResult:
+        """Permanently remove a deleted design and its history; confirm must repeat the id."""
+        _check_request(ctx, {"design_id", "confirm"}, "purge_design")
+        if confirm != design_id:
+            raise ToolError(
+                f"confirm must equal the design_id {design_id!r}; nothing was purged. Purging "
+                "cannot be undone: check the id with list_designs(include_deleted=true)."
+            )
+        with _tool_errors():
+            removed = _state(ctx).store.purge(design_id)
+        return WriteResult(
+            design_id=design_id,
+            revision=None,
+            status="purged",
+            changed=[],
+            note=f"Removed the design and its {removed} revisions; this cannot be undone.",
+        )
+
+
+# --------------------------------------------------------------------------- hand-off
+
+
+def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
+    def export(
+        ctx: Context[AppState], design_id: str, revision: int | None, path: str | None
+    ) -> ExportResult:
+        state = _state(ctx)
+        with _tool_errors():
+            record = state.store.get(design_id)
+            number = revision or record.revision
+            design = (
+                record.design
+                if number == record.revision
+                else state.store.design_at(design_id, number)
+            )
+            artifacts = render_design(
+                state.renderer,
+                design,
+                design_id=record.id,
+                revision=number,
+                rules=_rules(state, design),
+            )
+            bundle = bundles.make_bundle(
+                design, design_id=record.id, revision=number, artifacts=artifacts
+            )
+            files: list[str] = []
+            if path is not None:
+                assert state.settings.export_dir is not None
+                target = bundles.export_target(state.settings.export_dir, path)
+                files = [str(p) for p in bundles.write_folder(bundle, target)]
+        return ExportResult(**dict(bundle), files=files)
+
+    export_doc = "Return the design as versioned JSON plus its seven rendered artifacts."
+    if settings.export_dir is None:
+
+        @server.tool(title="Export a design", annotations=READ_ONLY, description=export_doc)
+        def export_design(
+            design_id: DesignId,
+            ctx: Context[AppState],
+            revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+        ) -> ExportResult:
+            return export(ctx, design_id, revision, None)
+
+    else:
+
+        @server.tool(
+            title="Export a design",
+            annotations=EXPORT_WRITE,
+            description=export_doc + " With path, also write it to a new folder there.",
+        )
+        def export_design(
+            design_id: DesignId,
+            ctx: Context[AppState],
+            revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+            path: Annotated[
+                str | None,
+                Field(max_length=255, description="New folder, relative to the export folder"),
+            ] = None,
+        ) -> ExportResult:
+            return export(ctx, design_id, revision, path)
+
+    @server.tool(title="Import a design", annotations=WRITE)
+    def import_design(
+        bundle: Annotated[
+            dict[str, Any], Field(description="An export_design bundle, or a design document")
+        ],
+        ctx: Context[AppState],
+        design_id: Annotated[
+            str | None, Field(max_length=64, description="Write a new revision of this design")
+        ] = None,
+        expected_revision: ExpectedRevision = None,
+    ) -> WriteResult:
+        """Validate a bundle, upgrade older schemas, and store it as a new design or revision."""
+        # Artifacts may be long markdown and are rendered again: only the total size counts.
+        _check_request(
+            ctx, {"bundle", "design_id", "expected_revision"}, "import_design", check_fields=False
+        )
+        state = _state(ctx)
+        actor = _actor(ctx)
+        with _tool_errors():
+            imported = bundles.read_bundle(bundle)
+            change = {
+                "source_design_id": imported.source_design_id,
+                "source_revision": imported.source_revision,
+                "migrated_from": imported.migrated_from,
+            }
+            if design_id is None:
+                record = state.store.create(
+                    imported.design, tool="import_design", actor=actor, change=change
+                )
+                changed: list[str] = []
+            else:
+                if expected_revision is None:
+                    raise ToolError(
+                        f"Replacing the content of {design_id!r} needs expected_revision (its "
+                        "revision from get_design); nothing was stored."
+                    )
+                before = state.store.get(design_id)
+                record = state.store.update(
+                    design_id,
+                    lambda _: imported.design,
+                    tool="import_design",
+                    actor=actor,
+                    change=change,
+                    expected_revision=expected_revision,
+                )
+                changed = history.changed_paths(
+                    history.diff(
+                        before.design.model_dump(mode="json"),
+                        record.design.model_dump(mode="json"),
+                    )
+                )
+        upgraded = (
+            f" (upgraded from schema_version {imported.migrated_from})"
+            if imported.migrated_from
+            else ""
+        )
+        return WriteResult(
+            design_id=record.id,
+            revision=record.revision,
+            status="active",
+            changed=_capped(changed),
+            note=f"Imported as revision {record.revision} of {record.id}{upgraded}.",
+        )
+
+    @server.tool(title="Get a JSON Schema", annotations=READ_ONLY)
+    def get_design_schema(
+        name: Annotated[SchemaName, Field(description="design, or a view name")] = "design",
+    ) -> dict[str, Any]:
+        """Return the JSON Schema of the design or of a view (also resource schema://...)."""
+        return _schema(name)
+
+    @server.tool(title="Get a view of a design", annotations=READ_ONLY)
+    def get_design_view(
+        design_id: DesignId, view: ViewName, ctx: Context[AppState]
+    ) -> dict[str, Any]:
+        """Return the observability or orchestration view (schema: schema://views/<view>)."""
+        with _tool_errors():
+            record = _state(ctx).store.get(design_id)
+        return _view(record, view)
+
+
+def _schema(name: SchemaName) -> dict[str, Any]:
+    if name == "design":
+        return Design.model_json_schema()
+    return view_schema(name)
+
+
+def _view(record: DesignRecord, view: ViewName) -> dict[str, Any]:
+    built = build_view(view, record.design, design_id=record.id, revision=record.revision)
+    return built.model_dump(mode="json")
+
+
 def _render(state: AppState, record: DesignRecord, names: Sequence[str]) -> dict[str, str]:
     return render_design(
         state.renderer,
@@ -616,10 +1019,7 @@ def _register_resources(server: MCPServer) -> None:
         mime_type="application/json",
     )
     def design_resource(design_id: str, ctx: Context[AppState]) -> str:
-        try:
-            record = _state(ctx).store.get(design_id)
-        except DesignNotFoundError as exc:
-            raise ResourceNotFoundError(str(exc)) from exc
+        record = _resource_record(ctx, design_id)
         return json.dumps(
             {
                 "design_id": record.id,
@@ -642,11 +1042,45 @@ def _register_resources(server: MCPServer) -> None:
             raise ResourceNotFoundError(
                 f"Unknown artifact {name!r}; use one of {', '.join(ARTIFACTS)}."
             )
-        try:
-            record = state.store.get(design_id)
-        except DesignNotFoundError as exc:
-            raise ResourceNotFoundError(str(exc)) from exc
+        record = _resource_record(ctx, design_id)
         return _render(state, record, [name])[name]
+
+    @server.resource(
+        "design://{design_id}/views/{view}",
+        name="design_view",
+        title="Design view",
+        description="Observability or orchestration view of a design (schema://views/{view})",
+        mime_type="application/json",
+    )
+    def view_resource(design_id: str, view: str, ctx: Context[AppState]) -> str:
+        if view not in VIEWS:
+            raise ResourceNotFoundError(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.")
+        record = _resource_record(ctx, design_id)
+        return json.dumps(_view(record, view), indent=2)
+
+    def schema_resource(name: SchemaName) -> Callable[[], str]:
+        return lambda: json.dumps(_schema(name), indent=2)
+
+    for name, uri in [
+        ("design", "schema://design"),
+        ("observability", "schema://views/observability"),
+        ("orchestration", "schema://views/orchestration"),
+    ]:
+        server.resource(
+            uri,
+            name=f"schema_{name}",
+            title=f"JSON Schema: {name}",
+            description=f"JSON Schema of the {name} document"
+            + ("" if name == "design" else " view"),
+            mime_type="application/schema+json",
+        )(schema_resource(typing.cast(SchemaName, name)))
+
+
+def _resource_record(ctx: Context[AppState], design_id: str) -> DesignRecord:
+    try:
+        return _state(ctx).store.get(design_id)
+    except (DesignNotFoundError, DesignDeletedError) as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
 
 
 AGENT_PROMPT = """\
@@ -695,6 +1129,8 @@ def _register_completions(server: MCPServer) -> None:
     ) -> Completion | None:
         if argument.name == "name":  # template://{name} and design://{id}/artifacts/{name}
             return Completion(values=[a for a in ARTIFACTS if a.startswith(argument.value)])
+        if argument.name == "view":  # design://{id}/views/{view}
+            return Completion(values=[v for v in VIEWS if v.startswith(argument.value)])
         return None
 
 
@@ -731,12 +1167,40 @@ class _Server(MCPServer):
         return await super().get_prompt(name, arguments, context)
 
 
+class _ArgumentSizeLimit:
+    """Refuse a tools/call whose arguments exceed max_argument_bytes before the SDK validates
+    them against the tool's models: the call fails as a tool error naming the size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method == "tools/call" and ctx.params:
+            size = json_size(ctx.params.get("arguments") or {})
+            if size > self.limit:
+                error = LimitExceededError(
+                    "The arguments of this call", size, self.limit, "max_argument_bytes", "bytes"
+                )
+                name = ctx.params.get("name")
+                return CallToolResult(
+                    content=[
+                        TextContent(type="text", text=f"Error executing tool {name}: {error}")
+                    ],
+                    is_error=True,
+                )
+        return await call_next(ctx)
+
+
 def build_server(settings: Settings) -> MCPServer:
     """A fresh server; state (the store) lives in its lifespan, keyed by design_id."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        store = SQLiteStore(settings.db_path)
+        store = SQLiteStore(
+            settings.db_path, limits=settings.limits, retention_days=settings.retention_days
+        )
         try:
             yield AppState(settings, store, Renderer(settings.templates_dir))
         finally:
@@ -748,9 +1212,12 @@ def build_server(settings: Settings) -> MCPServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
+        middleware=[_ArgumentSizeLimit(settings.limits.max_argument_bytes)],
     )
     _register_design_tools(server)
     _register_step_tools(server)
+    _register_history_tools(server)
+    _register_handoff_tools(server, settings)
     _register_resources(server)
     _register_prompt(server)
     _register_completions(server)

@@ -1,4 +1,4 @@
-"""Frozen settings: where data lives, template overrides, and the numeric defaults of the rules."""
+"""Frozen settings: where data lives, template overrides, size limits, retention, rule defaults."""
 
 from __future__ import annotations
 
@@ -45,6 +45,22 @@ def effective_rule_settings(server: RuleSettings, overrides: Mapping[str, float]
     return RuleSettings.model_validate(server.model_dump() | dict(overrides))
 
 
+class Limits(BaseModel):
+    """Maximum sizes of what a caller may send and store; an oversize request stores nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_text_chars: int = Field(20_000, ge=1, description="Characters in one text field")
+    max_list_items: int = Field(500, ge=1, description="Items in one list")
+    max_design_bytes: int = Field(2_000_000, ge=1_000, description="Stored design, UTF-8 JSON")
+    max_argument_bytes: int = Field(
+        4_000_000, ge=1_000, description="Arguments of one tool call, UTF-8 JSON"
+    )
+
+
+DEFAULT_RETENTION_DAYS = 30
+
+
 @dataclass(frozen=True)
 class Settings:
     """What one server process is configured with (built by the CLI, or by tests)."""
@@ -52,3 +68,8 @@ class Settings:
     db_path: Path
     templates_dir: Path | None = None
     rules: RuleSettings = field(default_factory=RuleSettings)
+    limits: Limits = field(default_factory=Limits)
+    # Days a deleted design can still be restored; after that `purge --expired` removes it.
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # export_design writes files only inside this folder, and only when it is set.
+    export_dir: Path | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from statistics import NormalDist
 
 __all__ = [
@@ -156,6 +156,12 @@ def z_quantile(q: float) -> float:
         z such that P(Z <= z) = q.
     """
     _check_open_unit("q", q)
+    return _inv_cdf(q)
+
+
+# The rules ask for the same few quantiles (alpha, power, Bonferroni z) many times per review.
+@lru_cache(maxsize=1024)
+def _inv_cdf(q: float) -> float:
     return _STD_NORMAL.inv_cdf(q)
 
 
@@ -264,6 +270,13 @@ def wilson_n_min(p: float, halfwidth: float, *, z: float = Z95) -> int:
     _check_prob("p", p)
     _check_positive("halfwidth", halfwidth)
     _check_positive("z", z)
+    return _wilson_n_min(p, halfwidth, z)
+
+
+# The searches below are pure and the rules repeat them with the same few inputs on every
+# review; the arguments are validated before the cache is consulted.
+@lru_cache(maxsize=4096)
+def _wilson_n_min(p: float, halfwidth: float, z: float) -> int:
     n = _smallest_n(lambda k: _wilson_parts(p, k, z)[1] <= halfwidth)
     if n is None:  # pragma: no cover - unreachable for finite halfwidth > 0
         raise ValueError(f"halfwidth {halfwidth!r} is too small to reach")
@@ -294,6 +307,13 @@ def distinguishable_n_min(
     _check_prob("threshold", threshold)
     _check_prob("baseline", baseline)
     _check_positive("z", z)
+    return _distinguishable_n_min(threshold, baseline, higher_is_better, z)
+
+
+@lru_cache(maxsize=4096)
+def _distinguishable_n_min(
+    threshold: float, baseline: float, higher_is_better: bool, z: float
+) -> int | None:
     if higher_is_better:
         if threshold <= baseline:
             return None
@@ -702,8 +722,11 @@ def ab_mde_for_n(p0: float, n_per_arm: int, *, alpha: float = 0.05, power: float
     """
     _check_prob("p0", p0, open_high=True)
     _check_count("n_per_arm", n_per_arm)
-    za = z_alpha(alpha, two_sided=True)
-    zb = z_power(power)
+    return _ab_mde_for_n(p0, n_per_arm, z_alpha(alpha, two_sided=True), z_power(power))
+
+
+@lru_cache(maxsize=4096)
+def _ab_mde_for_n(p0: float, n_per_arm: int, za: float, zb: float) -> float:
     hi = 1.0 - p0
     if _ab_n_raw(p0, 1.0, za, zb) > n_per_arm:
         return math.inf

@@ -12,18 +12,33 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
-from ml_systemization.errors import DesignNotFoundError, StaleRevisionError, StoreError
+from ml_systemization import history
+from ml_systemization.errors import (
+    DesignDeletedError,
+    DesignNotFoundError,
+    InvalidChangeError,
+    RevisionError,
+    StaleRevisionError,
+    StoreError,
+)
+from ml_systemization.limits import check_document
 from ml_systemization.model import MODEL_CONFIG, SCHEMA_VERSION, Design
+from ml_systemization.settings import DEFAULT_RETENTION_DAYS, Limits
 
 APP_DIR = "ml-systemization"
 DB_FILENAME = "designs.sqlite3"
 DB_ENV_VAR = "ML_SYSTEMIZATION_DB"
 BUSY_TIMEOUT_MS = 10_000
+# A revision stores the full document every CHECKPOINT_EVERY revisions (1, 17, 33, ...) and a
+# field-level diff from the previous revision always, so rebuilding any revision applies at
+# most CHECKPOINT_EVERY - 1 diffs to the nearest checkpoint before it.
+CHECKPOINT_EVERY = 16
 
 # Named schema migrations, applied in order, each in its own transaction; PRAGMA user_version
 # counts how many have been applied. Append only: never edit or reorder a released entry.
@@ -54,6 +69,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         "index_designs_by_updated_at",
         "CREATE INDEX designs_by_updated_at ON designs (updated_at, id);",
     ),
+    (
+        # Revisions written before this migration kept only the request (`change`): the
+        # latest one per design gets the current document as its checkpoint, so history can
+        # rebuild and diff from there on; older ones keep their metadata and request only.
+        "revision_diffs_checkpoints_and_soft_delete",
+        """
+        ALTER TABLE revisions ADD COLUMN diff TEXT;
+        ALTER TABLE revisions ADD COLUMN checkpoint TEXT;
+        ALTER TABLE designs ADD COLUMN deleted_at TEXT;
+        UPDATE revisions SET checkpoint = (
+            SELECT doc FROM designs WHERE designs.id = revisions.design_id
+        )
+        WHERE revision = (
+            SELECT designs.revision FROM designs WHERE designs.id = revisions.design_id
+        );
+        CREATE INDEX designs_deleted ON designs (deleted_at) WHERE deleted_at IS NOT NULL;
+        """,
+    ),
 ]
 
 DesignUpgrade = Callable[[dict[str, Any]], dict[str, Any]]
@@ -63,6 +96,8 @@ DesignUpgrade = Callable[[dict[str, Any]], dict[str, Any]]
 DESIGN_UPGRADES: dict[int, DesignUpgrade] = {}
 
 _CHANGE = TypeAdapter(dict[str, Any])
+# Revision 1 records its diff from an empty design, so its history lists the fields it set.
+_EMPTY: dict[str, Any] = Design().model_dump(mode="json")
 
 
 class DesignSummary(BaseModel):
@@ -75,6 +110,7 @@ class DesignSummary(BaseModel):
     created_at: AwareDatetime = Field(description="Creation time, UTC")
     updated_at: AwareDatetime = Field(description="Time of the latest revision, UTC")
     feature: str | None = Field(description="Feature name (context.feature)")
+    deleted_at: AwareDatetime | None = Field(None, description="When it was deleted, if it was")
 
 
 class DesignRecord(DesignSummary):
@@ -93,6 +129,9 @@ class RevisionInfo(BaseModel):
     tool: str = Field(description="Tool that wrote it")
     actor: str | None = Field(description="Who asked for it, if known")
     change: dict[str, Any] = Field(description="The change as requested")
+    paths: builtins.list[str] | None = Field(
+        description="Fields this revision changed; None when not recorded (before history)"
+    )
 
 
 class DesignStore(Protocol):
@@ -105,7 +144,12 @@ class DesignStore(Protocol):
     def get(self, design_id: str) -> DesignRecord: ...
 
     def list(
-        self, *, limit: int = 50, offset: int = 0, query: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        query: str | None = None,
+        include_deleted: bool = False,
     ) -> tuple[builtins.list[DesignSummary], int]: ...
 
     def update(
@@ -121,7 +165,34 @@ class DesignStore(Protocol):
 
     def revisions(
         self, design_id: str, *, limit: int = 50, offset: int = 0
-    ) -> builtins.list[RevisionInfo]: ...
+    ) -> tuple[builtins.list[RevisionInfo], int]: ...
+
+    def design_at(self, design_id: str, revision: int) -> Design: ...
+
+    def diff(
+        self, design_id: str, from_revision: int, to_revision: int | None = None
+    ) -> tuple[builtins.list[history.Change], int]: ...
+
+    def revert(
+        self,
+        design_id: str,
+        to_revision: int,
+        *,
+        actor: str | None,
+        expected_revision: int | None = None,
+    ) -> tuple[DesignRecord, builtins.list[history.Change]]: ...
+
+    def delete(
+        self, design_id: str, *, actor: str | None, expected_revision: int | None = None
+    ) -> DesignRecord: ...
+
+    def restore(
+        self, design_id: str, *, actor: str | None, expected_revision: int | None = None
+    ) -> DesignRecord: ...
+
+    def purge(self, design_id: str) -> int: ...
+
+    def purge_expired(self) -> builtins.list[str]: ...
 
     def close(self) -> None: ...
 
@@ -188,20 +259,35 @@ class SQLiteStore:
     One connection per store, shared by all threads and serialized by a lock; every write is
     one ``BEGIN IMMEDIATE`` transaction, so writers in other processes wait for each other
     instead of losing updates. Use as a context manager, or call ``close()``.
+
+    Reading the current design is one row of ``designs``. Each revision row keeps the request
+    (``change``), the field-level diff from the previous revision, and every
+    ``CHECKPOINT_EVERY`` revisions the full document, from which ``design_at`` rebuilds any
+    revision without replaying the whole history.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        limits: Limits | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+    ) -> None:
         """Open (creating if needed) and migrate the database at ``path``.
 
         Args:
             path: The database file; its parent folders are created. ``":memory:"`` gives a
                 private in-memory database, for tests.
+            limits: Size limits every stored document must meet (default: ``Limits()``).
+            retention_days: Days a deleted design can be restored before it may be purged.
 
         Raises:
             StoreError: The file cannot be opened or created (the message names the path and
                 the OS reason), is not a database, or was written by a newer package version.
         """
         self.path = path if str(path) == ":memory:" else Path(path).expanduser()
+        self.limits = limits or Limits()
+        self.retention = dt.timedelta(days=retention_days)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = self._connect()
 
@@ -224,9 +310,12 @@ class SQLiteStore:
             raise StoreError(f"Cannot open the design database {self.path}: {exc}.") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # WAL: readers never block the writer and a crash mid-commit leaves the last
+            # committed state (the log is replayed or ignored on open).
             conn.execute("PRAGMA journal_mode = WAL")
             # An acknowledged change must survive a power loss, not only a crash of this
-            # process; in WAL mode FULL costs one fsync of the log per commit.
+            # process; in WAL mode FULL costs one fsync of the log per commit (NORMAL would
+            # lose the last commits on power loss, though never corrupt the file).
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.create_function("casefold", 1, _casefold, deterministic=True)
@@ -284,29 +373,30 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ reads
 
-    def get(self, design_id: str) -> DesignRecord:
-        """Return the current revision of a design.
+    def get(self, design_id: str, *, include_deleted: bool = False) -> DesignRecord:
+        """Return the current revision of a design: one row read, whatever its history.
 
         Args:
             design_id: The id returned by ``create``.
+            include_deleted: Also return a deleted design instead of raising.
 
         Raises:
             DesignNotFoundError: No design has this id.
+            DesignDeletedError: The design is deleted (and ``include_deleted`` is false).
             StoreError: The database failed, or the stored document cannot be read by this
                 version of the package.
         """
         with self._transaction("BEGIN") as conn:
-            row = conn.execute(
-                "SELECT revision, created_at, updated_at, doc FROM designs WHERE id = ?",
-                (design_id,),
-            ).fetchone()
-        if row is None:
-            raise DesignNotFoundError(design_id)
-        revision, created_at, updated_at, doc = row
-        return _record(design_id, revision, created_at, updated_at, _load_design(design_id, doc))
+            row = self._row(conn, design_id, include_deleted=include_deleted)
+        return _record(row, _load_design(design_id, row.doc))
 
     def list(
-        self, *, limit: int = 50, offset: int = 0, query: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        query: str | None = None,
+        include_deleted: bool = False,
     ) -> tuple[builtins.list[DesignSummary], int]:
         """List designs, most recently updated first.
 
@@ -314,6 +404,7 @@ class SQLiteStore:
             limit: Maximum number of summaries to return.
             offset: Number of summaries to skip, for paging.
             query: If given, keep only designs whose feature name contains it, ignoring case.
+            include_deleted: Also list deleted designs (their ``deleted_at`` is set).
 
         Returns:
             The page of summaries, and the total number of matching designs.
@@ -322,14 +413,18 @@ class SQLiteStore:
             ValueError: ``limit`` or ``offset`` is negative.
         """
         _check_page(limit, offset)
-        where: str = ""
+        conditions: builtins.list[str] = []
         params: tuple[str, ...] = ()
         if query:
-            where, params = "WHERE instr(casefold(feature), ?) > 0", (query.casefold(),)
+            conditions.append("instr(casefold(feature), ?) > 0")
+            params = (query.casefold(),)
+        if not include_deleted:
+            conditions.append("deleted_at IS NULL")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._transaction("BEGIN") as conn:
             (total,) = conn.execute(f"SELECT count(*) FROM designs {where}", params).fetchone()
             rows = conn.execute(
-                "SELECT id, revision, created_at, updated_at, feature FROM designs "
+                "SELECT id, revision, created_at, updated_at, feature, deleted_at FROM designs "
                 f"{where} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
@@ -340,14 +435,15 @@ class SQLiteStore:
                 created_at=_parse_time(created_at),
                 updated_at=_parse_time(updated_at),
                 feature=feature,
+                deleted_at=_parse_time(deleted_at) if deleted_at else None,
             )
-            for design_id, revision, created_at, updated_at, feature in rows
+            for design_id, revision, created_at, updated_at, feature, deleted_at in rows
         ]
         return summaries, total
 
     def revisions(
         self, design_id: str, *, limit: int = 50, offset: int = 0
-    ) -> builtins.list[RevisionInfo]:
+    ) -> tuple[builtins.list[RevisionInfo], int]:
         """List a design's revisions, newest first.
 
         Args:
@@ -355,20 +451,22 @@ class SQLiteStore:
             limit: Maximum number of revisions to return.
             offset: Number of revisions to skip, for paging.
 
+        Returns:
+            The page, and the number of revisions (the current revision number).
+
         Raises:
             DesignNotFoundError: No design has this id.
+            DesignDeletedError: The design is deleted.
             ValueError: ``limit`` or ``offset`` is negative.
         """
         _check_page(limit, offset)
         with self._transaction("BEGIN") as conn:
-            exists = conn.execute("SELECT 1 FROM designs WHERE id = ?", (design_id,)).fetchone()
+            current = self._row(conn, design_id)
             rows = conn.execute(
-                "SELECT revision, at, tool, actor, change FROM revisions WHERE design_id = ? "
-                "ORDER BY revision DESC LIMIT ? OFFSET ?",
+                "SELECT revision, at, tool, actor, change, diff FROM revisions "
+                "WHERE design_id = ? ORDER BY revision DESC LIMIT ? OFFSET ?",
                 (design_id, limit, offset),
             ).fetchall()
-        if exists is None:
-            raise DesignNotFoundError(design_id)
         return [
             RevisionInfo(
                 number=number,
@@ -376,9 +474,41 @@ class SQLiteStore:
                 tool=tool,
                 actor=actor,
                 change=_CHANGE.validate_json(change),
+                paths=history.changed_paths(history.loads(diff)) if diff is not None else None,
             )
-            for number, at, tool, actor, change in rows
-        ]
+            for number, at, tool, actor, change, diff in rows
+        ], current.revision
+
+    def design_at(self, design_id: str, revision: int) -> Design:
+        """Rebuild a design as it was at ``revision``, upgraded to the current schema.
+
+        Raises:
+            DesignNotFoundError, DesignDeletedError: as for ``get``.
+            RevisionError: The revision does not exist, or predates the recorded history.
+        """
+        with self._transaction("BEGIN") as conn:
+            current = self._row(conn, design_id)
+            doc = _document_at(conn, current, revision)
+        return _design_from(design_id, doc)
+
+    def diff(
+        self, design_id: str, from_revision: int, to_revision: int | None = None
+    ) -> tuple[builtins.list[history.Change], int]:
+        """Field-level changes from one revision to another (default: the current one).
+
+        Returns:
+            The changes, and the revision they lead to.
+
+        Raises:
+            DesignNotFoundError, DesignDeletedError: as for ``get``.
+            RevisionError: A revision does not exist, or predates the recorded history.
+        """
+        with self._transaction("BEGIN") as conn:
+            current = self._row(conn, design_id)
+            target = current.revision if to_revision is None else to_revision
+            before = _document_at(conn, current, from_revision)
+            after = _document_at(conn, current, target)
+        return history.diff(before, after), target
 
     # ------------------------------------------------------------------ writes
 
@@ -399,10 +529,12 @@ class SQLiteStore:
         Raises:
             pydantic.ValidationError: The design does not survive a JSON round trip (it was
                 mutated into an invalid state); nothing is stored.
+            LimitExceededError: The design is over a size limit; nothing is stored.
             StoreError: The database failed; nothing is stored.
             ValueError: ``change`` cannot be serialized to JSON; nothing is written.
         """
         doc, stored = _dump_design(design)
+        new = self._checked(doc)
         change_json = _CHANGE.dump_json(change).decode()
         with self._transaction("BEGIN IMMEDIATE") as conn:
             design_id = _new_id(conn)
@@ -412,8 +544,10 @@ class SQLiteStore:
                 "VALUES (?, 1, ?, ?, ?, ?)",
                 (design_id, now, now, stored.context.feature, doc),
             )
-            _append_revision(conn, design_id, 1, now, tool, actor, change_json)
-        return _record(design_id, 1, now, now, stored)
+            _append_revision(
+                conn, design_id, 1, now, tool, actor, change_json, history.diff(_EMPTY, new), doc
+            )
+        return _record(_Row(design_id, 1, now, now, doc, None), stored)
 
     def update(
         self,
@@ -445,7 +579,10 @@ class SQLiteStore:
 
         Raises:
             DesignNotFoundError: No design has this id; nothing is written.
-            StaleRevisionError: ``expected_revision`` is not current; nothing is written.
+            DesignDeletedError: The design is deleted; nothing is written.
+            StaleRevisionError: ``expected_revision`` is not current; the error lists the
+                fields changed since; nothing is written.
+            LimitExceededError: The result is over a size limit; nothing is written.
             pydantic.ValidationError: The result of ``apply`` does not survive a JSON round
                 trip; nothing is written.
             StoreError: The database failed; nothing is written.
@@ -453,24 +590,196 @@ class SQLiteStore:
         """
         change_json = _CHANGE.dump_json(change).decode()
         with self._transaction("BEGIN IMMEDIATE") as conn:
-            row = conn.execute(
-                "SELECT revision, created_at, doc FROM designs WHERE id = ?", (design_id,)
-            ).fetchone()
-            if row is None:
-                raise DesignNotFoundError(design_id)
-            current, created_at, old_doc = row
-            if expected_revision is not None and expected_revision != current:
-                raise StaleRevisionError(design_id, expected_revision, current)
-            doc, stored = _dump_design(apply(_load_design(design_id, old_doc)))
-            revision = current + 1
-            now = _timestamp(conn)
+            row = self._row(conn, design_id)
+            _check_expected(conn, row, expected_revision)
+            doc, stored = _dump_design(apply(_load_design(design_id, row.doc)))
+            record, _ = self._write(conn, row, doc, stored, tool, actor, change_json)
+        return record
+
+    def revert(
+        self,
+        design_id: str,
+        to_revision: int,
+        *,
+        actor: str | None,
+        expected_revision: int | None = None,
+    ) -> tuple[DesignRecord, builtins.list[history.Change]]:
+        """Store the design as it was at ``to_revision`` as a new revision; nothing is deleted.
+
+        Returns:
+            The new record, and the changes the revert made to the current design.
+
+        Raises:
+            RevisionError: ``to_revision`` does not exist or predates the recorded history.
+            As ``update`` otherwise.
+        """
+        change_json = _CHANGE.dump_json({"to_revision": to_revision}).decode()
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            row = self._row(conn, design_id)
+            _check_expected(conn, row, expected_revision)
+            old = _design_from(design_id, _document_at(conn, row, to_revision))
+            doc, stored = _dump_design(old)
+            return self._write(conn, row, doc, stored, "revert_design", actor, change_json)
+
+    def delete(
+        self, design_id: str, *, actor: str | None, expected_revision: int | None = None
+    ) -> DesignRecord:
+        """Mark a design deleted: it leaves listings and reads, and can be restored for the
+        retention period. Recorded as a revision that changes no field.
+
+        Raises:
+            DesignNotFoundError, StaleRevisionError: as for ``update``.
+            DesignDeletedError: It is already deleted.
+        """
+        return self._set_deleted(design_id, True, actor, expected_revision)
+
+    def restore(
+        self,
+        design_id: str,
+        *,
+        actor: str | None,
+        expected_revision: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> DesignRecord:
+        """Bring a deleted design back, if its retention period has not passed.
+
+        Raises:
+            DesignNotFoundError, StaleRevisionError: as for ``update``.
+            InvalidChangeError: It is not deleted, or was deleted longer ago than retention.
+        """
+        return self._set_deleted(design_id, False, actor, expected_revision, now=now)
+
+    def purge(self, design_id: str) -> int:
+        """Remove a deleted design and its whole history from the database.
+
+        Returns:
+            The number of revisions removed.
+
+        Raises:
+            DesignNotFoundError: No design has this id.
+            InvalidChangeError: The design is not deleted (delete it first).
+        """
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            row = self._row(conn, design_id, include_deleted=True)
+            if row.deleted_at is None:
+                raise InvalidChangeError(
+                    f"Design {design_id!r} is not deleted; nothing was purged. Call "
+                    "delete_design first: only deleted designs can be purged."
+                )
+            return _purge(conn, design_id)
+
+    def purge_expired(self, *, now: dt.datetime | None = None) -> builtins.list[str]:
+        """Purge every design deleted longer ago than the retention period.
+
+        Returns:
+            The ids of the purged designs.
+        """
+        cutoff = (now or dt.datetime.now(dt.UTC)) - self.retention
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            ids = [
+                design_id
+                for (design_id,) in conn.execute(
+                    "SELECT id FROM designs WHERE deleted_at IS NOT NULL AND deleted_at < ? "
+                    "ORDER BY deleted_at",
+                    (cutoff.isoformat(timespec="microseconds"),),
+                ).fetchall()
+            ]
+            for design_id in ids:
+                _purge(conn, design_id)
+        return ids
+
+    # ------------------------------------------------------------------ internals
+
+    def _row(
+        self, conn: sqlite3.Connection, design_id: str, *, include_deleted: bool = False
+    ) -> _Row:
+        found = conn.execute(
+            "SELECT revision, created_at, updated_at, doc, deleted_at FROM designs WHERE id = ?",
+            (design_id,),
+        ).fetchone()
+        if found is None:
+            raise DesignNotFoundError(design_id)
+        row = _Row(design_id, *found)
+        if row.deleted_at is not None and not include_deleted:
+            raise DesignDeletedError(design_id, row.deleted_at, self._restore_until(row))
+        return row
+
+    def _restore_until(self, row: _Row) -> str:
+        assert row.deleted_at is not None
+        return (_parse_time(row.deleted_at) + self.retention).isoformat(timespec="seconds")
+
+    def _checked(self, doc: str) -> dict[str, Any]:
+        """The document as JSON, once it is known to be within the limits."""
+        data: dict[str, Any] = json.loads(doc)
+        check_document(data, len(doc.encode("utf-8")), self.limits)
+        return data
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        row: _Row,
+        doc: str,
+        stored: Design,
+        tool: str,
+        actor: str | None,
+        change_json: str,
+    ) -> tuple[DesignRecord, builtins.list[history.Change]]:
+        """Store ``doc`` as the revision after ``row``, with its diff from ``row``."""
+        new = self._checked(doc)
+        # Diff against the document as stored, not as upgraded on load, so that applying the
+        # diffs in order rebuilds exactly what was stored, across schema upgrades too.
+        changes = history.diff(json.loads(row.doc), new)
+        revision = row.revision + 1
+        now = _timestamp(conn)
+        conn.execute(
+            "UPDATE designs SET revision = ?, updated_at = ?, feature = ?, doc = ? WHERE id = ?",
+            (revision, now, stored.context.feature, doc, row.id),
+        )
+        checkpoint = doc if (revision - 1) % CHECKPOINT_EVERY == 0 else None
+        _append_revision(conn, row.id, revision, now, tool, actor, change_json, changes, checkpoint)
+        record = _record(_Row(row.id, revision, row.created_at, now, doc, None), stored)
+        return record, changes
+
+    def _set_deleted(
+        self,
+        design_id: str,
+        deleted: bool,
+        actor: str | None,
+        expected_revision: int | None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> DesignRecord:
+        tool = "delete_design" if deleted else "restore_design"
+        change_json = _CHANGE.dump_json({"deleted": deleted}).decode()
+        with self._transaction("BEGIN IMMEDIATE") as conn:
+            row = self._row(conn, design_id, include_deleted=not deleted)
+            if not deleted:
+                if row.deleted_at is None:
+                    raise InvalidChangeError(
+                        f"Design {design_id!r} is not deleted; there is nothing to restore."
+                    )
+                until = _parse_time(row.deleted_at) + self.retention
+                if (now or dt.datetime.now(dt.UTC)) > until:
+                    raise InvalidChangeError(
+                        f"Design {design_id!r} was deleted at {row.deleted_at}, longer ago "
+                        f"than the retention period ({self.retention.days} days); it can no "
+                        "longer be restored and will be removed by `ml-systemization purge "
+                        "--expired`."
+                    )
+            _check_expected(conn, row, expected_revision)
+            revision = row.revision + 1
+            at = _timestamp(conn)
+            deleted_at = at if deleted else None
             conn.execute(
-                "UPDATE designs SET revision = ?, updated_at = ?, feature = ?, doc = ? "
-                "WHERE id = ?",
-                (revision, now, stored.context.feature, doc, design_id),
+                "UPDATE designs SET revision = ?, updated_at = ?, deleted_at = ? WHERE id = ?",
+                (revision, at, deleted_at, design_id),
             )
-            _append_revision(conn, design_id, revision, now, tool, actor, change_json)
-        return _record(design_id, revision, created_at, now, stored)
+            checkpoint = row.doc if (revision - 1) % CHECKPOINT_EVERY == 0 else None
+            _append_revision(
+                conn, design_id, revision, at, tool, actor, change_json, [], checkpoint
+            )
+        updated = _Row(design_id, revision, row.created_at, at, row.doc, deleted_at)
+        return _record(updated, _load_design(design_id, row.doc))
 
 
 # ---------------------------------------------------------------------- helpers
@@ -619,6 +928,91 @@ def _first_loc(exc: ValidationError) -> str:
     return ".".join(str(part) for part in errors[0]["loc"]) if errors else "?"
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One row of ``designs``."""
+
+    id: str
+    revision: int
+    created_at: str
+    updated_at: str
+    doc: str
+    deleted_at: str | None
+
+
+def _check_expected(conn: sqlite3.Connection, row: _Row, expected: int | None) -> None:
+    """Refuse a write based on a stale read, naming the fields changed since."""
+    if expected is None or expected == row.revision:
+        return
+    changed: builtins.list[str] | None = None
+    if expected < row.revision:
+        try:
+            before = _document_at(conn, row, expected)
+        except RevisionError:
+            changed = None
+        else:
+            changed = history.changed_paths(history.diff(before, json.loads(row.doc)))
+    raise StaleRevisionError(row.id, expected, row.revision, changed)
+
+
+def _document_at(conn: sqlite3.Connection, row: _Row, revision: int) -> dict[str, Any]:
+    """The stored JSON of ``row``'s design at ``revision``: the nearest checkpoint at or
+    before it, plus at most CHECKPOINT_EVERY - 1 diffs."""
+    if not 1 <= revision <= row.revision:
+        raise RevisionError(
+            f"Design {row.id!r} has revisions 1 to {row.revision}; there is no revision "
+            f"{revision}. Call design_history to see them."
+        )
+    if revision == row.revision:
+        current: dict[str, Any] = json.loads(row.doc)
+        return current
+    base = conn.execute(
+        "SELECT revision, checkpoint FROM revisions WHERE design_id = ? AND revision <= ? "
+        "AND checkpoint IS NOT NULL ORDER BY revision DESC LIMIT 1",
+        (row.id, revision),
+    ).fetchone()
+    if base is None:
+        (earliest,) = conn.execute(
+            "SELECT min(revision) FROM revisions WHERE design_id = ? AND checkpoint IS NOT NULL",
+            (row.id,),
+        ).fetchone()
+        raise RevisionError(
+            f"Revision {revision} of design {row.id!r} was written before this database "
+            "recorded document history; its request is in design_history, but its content "
+            f"cannot be rebuilt. The earliest revision with content is {earliest}."
+        )
+    start, checkpoint = base
+    doc: dict[str, Any] = json.loads(checkpoint)
+    for number, diff in conn.execute(
+        "SELECT revision, diff FROM revisions WHERE design_id = ? AND revision > ? "
+        "AND revision <= ? ORDER BY revision",
+        (row.id, start, revision),
+    ).fetchall():
+        if diff is None:
+            raise RevisionError(f"Revision {number} of design {row.id!r} has no recorded diff.")
+        try:
+            doc = history.apply(doc, history.loads(diff))
+        except ValueError as exc:
+            raise StoreError(
+                f"The history of design {row.id!r} is inconsistent at revision {number}: "
+                f"{exc}. Restore the database from a backup."
+            ) from exc
+    return doc
+
+
+def _design_from(design_id: str, doc: dict[str, Any]) -> Design:
+    return _load_design(design_id, json.dumps(doc))
+
+
+def _purge(conn: sqlite3.Connection, design_id: str) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM revisions WHERE design_id = ?", (design_id,)
+    ).fetchone()
+    conn.execute("DELETE FROM revisions WHERE design_id = ?", (design_id,))
+    conn.execute("DELETE FROM designs WHERE id = ?", (design_id,))
+    return int(count)
+
+
 def _append_revision(
     conn: sqlite3.Connection,
     design_id: str,
@@ -627,22 +1021,23 @@ def _append_revision(
     tool: str,
     actor: str | None,
     change_json: str,
+    changes: builtins.list[history.Change],
+    checkpoint: str | None,
 ) -> None:
     conn.execute(
-        "INSERT INTO revisions (design_id, revision, at, tool, actor, change) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (design_id, revision, at, tool, actor, change_json),
+        "INSERT INTO revisions (design_id, revision, at, tool, actor, change, diff, checkpoint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (design_id, revision, at, tool, actor, change_json, history.dumps(changes), checkpoint),
     )
 
 
-def _record(
-    design_id: str, revision: int, created_at: str, updated_at: str, design: Design
-) -> DesignRecord:
+def _record(row: _Row, design: Design) -> DesignRecord:
     return DesignRecord(
-        id=design_id,
-        revision=revision,
-        created_at=_parse_time(created_at),
-        updated_at=_parse_time(updated_at),
+        id=row.id,
+        revision=row.revision,
+        created_at=_parse_time(row.created_at),
+        updated_at=_parse_time(row.updated_at),
         feature=design.context.feature,
+        deleted_at=_parse_time(row.deleted_at) if row.deleted_at else None,
         design=design,
     )

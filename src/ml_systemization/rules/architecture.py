@@ -3,6 +3,7 @@ isolation and tool side effects, with the numbers of catalog §F16-F17."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -521,6 +522,7 @@ _VERSION_LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def is_pinned(version: str) -> bool:
     """Whether every `+`-joined part of `version` names an immutable artifact.
 

@@ -20,6 +20,7 @@ from ml_systemization.rules.monitoring import (
     num,
     pct,
     quoted,
+    signal_keys,
     signal_text,
     usd,
     user_facing_text,
@@ -487,7 +488,7 @@ def _taxonomy_traced(d: Design, s: RuleSettings) -> Outcome:
         return
     slices = {sl.id: sl.n or 0 for sl in d.evaluation.golden_set.slices}
     triggered = {t.signal_id for t in d.rollout.rollback_triggers}
-    texts = {sig.id: signal_text(sig) for sig in d.monitoring.signals}
+    texts = {sig.id: text for sig, _, text in signal_keys(d)}
     for cat in taxonomy:
         path = f"evaluation.failure_taxonomy[{cat.id}]"
         lacks: list[tuple[str, str]] = []

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from ml_systemization import stats
-from ml_systemization.findings import Missing, Violation, rule
+from ml_systemization.findings import Missing, Violation, per_design, rule
 from ml_systemization.model import Design, Evaluation, FailureCategory, Metric, Slice
 from ml_systemization.rules.architecture import is_pinned
 from ml_systemization.settings import RuleSettings
@@ -161,6 +161,7 @@ def metric_n(d: Design, metric: Metric) -> int | None:
     return metric.n if metric.n is not None else d.evaluation.golden_set.size
 
 
+@per_design
 def primary_metric(d: Design) -> Metric | None:
     """The metric marked primary; else the only gated metric."""
     marked = [m for m in d.evaluation.metrics if m.primary]
@@ -173,8 +174,17 @@ def primary_metric(d: Design) -> Metric | None:
 def slice_metric(d: Design, s: Slice) -> Metric | None:
     """The metric a slice is scored on: its `metric_id`, else the primary metric."""
     if s.metric_id is not None:
-        return next((m for m in d.evaluation.metrics if m.id == s.metric_id), None)
+        return _metrics_by_id(d).get(s.metric_id)
     return primary_metric(d)
+
+
+@per_design
+def _metrics_by_id(d: Design) -> dict[str, Metric]:
+    """Metrics by id, the first of a repeated id winning (as a scan would); read-only."""
+    by_id: dict[str, Metric] = {}
+    for m in d.evaluation.metrics:
+        by_id.setdefault(m.id, m)
+    return by_id
 
 
 def slice_gates(d: Design) -> list[tuple[Slice, Metric]]:
@@ -212,6 +222,7 @@ def _dedupe(paths: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+@per_design
 def _is_empty(d: Design) -> bool:
     return d.evaluation == _EMPTY_EVALUATION
 

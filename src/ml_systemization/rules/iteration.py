@@ -345,6 +345,7 @@ _GUARDRAIL_KINDS: tuple[tuple[str, str], ...] = (
     ("cost per request", r"cost|spend|token"),
     ("safety rate", r"safe|pii|inject|harm|polic|abuse|toxic|dispar|leak"),
 )
+_GUARDRAIL_PATTERNS = tuple((name, re.compile(pattern)) for name, pattern in _GUARDRAIL_KINDS)
 
 
 @rule(
@@ -380,7 +381,7 @@ def _srm_and_guardrails(d: Design, s: RuleSettings) -> Outcome:
             "(define_iteration_loop).",
         )
     text = " ".join(ab.guardrails).lower()
-    absent = [name for name, pattern in _GUARDRAIL_KINDS if not re.search(pattern, text)]
+    absent = [name for name, pattern in _GUARDRAIL_PATTERNS if not pattern.search(text)]
     if absent:
         yield Violation(
             ["iteration.ab.guardrails"],

@@ -8,13 +8,14 @@ formatting, whether the design calls an LLM, and matching signals by what they m
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ml_systemization import stats
-from ml_systemization.findings import Missing, Violation, rule
+from ml_systemization.findings import Missing, Violation, per_design, rule
 from ml_systemization.model import Design, LLMSpec, Signal
 from ml_systemization.settings import RuleSettings
 
@@ -94,11 +95,15 @@ def join(items: Iterable[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+_NO_LLM = LLMSpec()
+
+
+@per_design
 def uses_llm(design: Design) -> bool:
     """Whether the request path calls an LLM: any `architecture.llm` field set, or a component
     marked `is_llm`."""
     a = design.architecture
-    return a.llm != LLMSpec() or any(c.is_llm for c in a.components)
+    return a.llm != _NO_LLM or any(c.is_llm for c in a.components)
 
 
 def signal_text(sig: Signal) -> str:
@@ -106,12 +111,30 @@ def signal_text(sig: Signal) -> str:
     return f"{sig.id} {sig.description or ''}".lower().replace("-", "_")
 
 
+@per_design
+def signal_keys(design: Design) -> tuple[tuple[Signal, str, str], ...]:
+    """Each signal with its normalized id and its `signal_text` (computed once per evaluation;
+    read-only)."""
+    return tuple(
+        (sig, sig.id.lower().replace("-", "_"), signal_text(sig))
+        for sig in design.monitoring.signals
+    )
+
+
 def signals_matching(design: Design, pattern: re.Pattern[str]) -> list[Signal]:
     """Signals whose id matches `pattern`, else those whose description does (ids are short,
     so the common case stays cheap)."""
-    signals = design.monitoring.signals
-    by_id = [sig for sig in signals if pattern.search(sig.id.lower().replace("-", "_"))]
-    return by_id or [sig for sig in signals if pattern.search(signal_text(sig))]
+    keys = signal_keys(design)
+    by_id = [sig for sig, key, _ in keys if pattern.search(key)]
+    return by_id or [sig for sig, _, text in keys if pattern.search(text)]
+
+
+def any_signal_matching(design: Design, pattern: re.Pattern[str]) -> bool:
+    """`bool(signals_matching(design, pattern))`, stopping at the first match."""
+    keys = signal_keys(design)
+    return any(pattern.search(key) for _, key, _ in keys) or any(
+        pattern.search(text) for _, _, text in keys
+    )
 
 
 def req_per_day(design: Design) -> float | None:
@@ -299,7 +322,12 @@ def _burn_rate_alerts(d: Design, s: RuleSettings) -> Outcome:
 
 
 def _stat(sig: Signal) -> str:
-    return (sig.stat or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return _normalized_stat(sig.stat)
+
+
+@functools.lru_cache(maxsize=256)
+def _normalized_stat(stat: str | None) -> str:
+    return (stat or "").strip().lower().replace("-", "_").replace(" ", "_")
 
 
 @rule(
@@ -371,7 +399,12 @@ def _sample_rate(sig: Signal) -> float:
 
 
 def _psi_signals(design: Design) -> list[Signal]:
-    return [sig for sig in design.monitoring.signals if _stat(sig) == "psi"]
+    return list(_psi_signal_tuple(design))
+
+
+@per_design
+def _psi_signal_tuple(design: Design) -> tuple[Signal, ...]:
+    return tuple(sig for sig in design.monitoring.signals if _stat(sig) == "psi")
 
 
 def _psi_signals_checked(design: Design) -> list[Signal]:
@@ -553,7 +586,7 @@ def _llm_coverage(d: Design, s: RuleSettings) -> Outcome:
     if d.architecture.uses_retrieval:
         wanted.insert(3, _RETRIEVAL_COVERAGE)
     for name, pattern, why in wanted:
-        if not signals_matching(d, pattern):
+        if not any_signal_matching(d, pattern):
             yield Violation(
                 ["monitoring.signals"],
                 f"{name[0].upper()}{name[1:]} not monitored; {why}.",
@@ -605,11 +638,17 @@ _SAFETY_COVERAGE = tuple(
 )
 
 
-def _linked(design: Design, sig: Signal) -> bool:
-    """A signal's alert leads somewhere: a severity, or a rollback or iteration trigger."""
+@per_design
+def _triggered_signals(design: Design) -> frozenset[str | None]:
+    """Signal ids some rollback or iteration trigger acts on."""
     triggers = {t.signal_id for t in design.rollout.rollback_triggers}
     triggers |= {t.signal_id for t in design.iteration.triggers}
-    return sig.alert.severity is not None or sig.id in triggers
+    return frozenset(triggers)
+
+
+def _linked(design: Design, sig: Signal) -> bool:
+    """A signal's alert leads somewhere: a severity, or a rollback or iteration trigger."""
+    return sig.alert.severity is not None or sig.id in _triggered_signals(design)
 
 
 @rule(
@@ -897,6 +936,8 @@ _INDEX_AGE = re.compile(
     r"(index|corpus|snapshot|graph|embedding)[_ ]?(age|fresh|stale|lag)|index.*refresh"
 )
 _GOLDEN_AGE = re.compile(r"golden")
+_HOURS_SUFFIX = re.compile(r"(_h|_hours?)$")
+_DAYS_SUFFIX = re.compile(r"(_d|_days?)$")
 
 
 def _threshold_hours(sig: Signal) -> float | None:
@@ -904,9 +945,9 @@ def _threshold_hours(sig: Signal) -> float | None:
     if sig.threshold is None:
         return None
     name = sig.id.lower()
-    if re.search(r"(_h|_hours?)$", name):
+    if _HOURS_SUFFIX.search(name):
         return sig.threshold
-    if re.search(r"(_d|_days?)$", name):
+    if _DAYS_SUFFIX.search(name):
         return sig.threshold * 24
     return None
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from ml_systemization.findings import Missing, Violation, rule
+from ml_systemization.findings import Missing, Violation, per_design, rule
 from ml_systemization.model import Design, RollbackTrigger, Stage
 from ml_systemization.settings import RuleSettings
 from ml_systemization.stats import (
@@ -82,12 +82,23 @@ def control_ratio(design: Design, fraction: float) -> float | None:
 
 def _signal_rate(design: Design, signal_id: str | None) -> float:
     """Share of requests that yield a sample of a monitoring signal (label rate first)."""
-    signal = next((s for s in design.monitoring.signals if s.id == signal_id), None)
-    if signal is None:
+    if signal_id is None:
         return 1.0
-    if signal.label_rate is not None:
-        return signal.label_rate
-    return signal.sample_rate if signal.sample_rate is not None else 1.0
+    return _signal_rates(design).get(signal_id, 1.0)
+
+
+@per_design
+def _signal_rates(design: Design) -> dict[str, float]:
+    """`_signal_rate` of every signal id (the first signal of an id wins); read-only."""
+    rates: dict[str, float] = {}
+    for signal in design.monitoring.signals:
+        if signal.id in rates:
+            continue
+        if signal.label_rate is not None:
+            rates[signal.id] = signal.label_rate
+        else:
+            rates[signal.id] = signal.sample_rate if signal.sample_rate is not None else 1.0
+    return rates
 
 
 def trigger_sample_rate(design: Design, trigger: RollbackTrigger) -> float:

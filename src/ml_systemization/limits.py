@@ -1,0 +1,76 @@
+"""Size limits on tool arguments and stored designs; pure checks that raise LimitExceededError."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ml_systemization.errors import LimitExceededError
+from ml_systemization.settings import Limits
+
+
+def check_arguments(arguments: Mapping[str, Any], limits: Limits) -> None:
+    """Refuse a tool call whose arguments, any text in them, or any list is over its limit.
+
+    Runs before the transaction, so an oversize call never takes the write lock.
+
+    Raises:
+        LimitExceededError: names the argument path, its size and the limit.
+    """
+    size = json_size(arguments)
+    if size > limits.max_argument_bytes:
+        raise LimitExceededError(
+            "The arguments of this call",
+            size,
+            limits.max_argument_bytes,
+            "max_argument_bytes",
+            "bytes",
+        )
+    _walk(arguments, "", limits)
+
+
+def check_document(doc: Mapping[str, Any], doc_bytes: int, limits: Limits) -> None:
+    """Refuse to store a design over the design-size, text or list limits.
+
+    Args:
+        doc: The design as JSON.
+        doc_bytes: Size of its serialized form, as stored.
+        limits: The limits to apply.
+
+    Raises:
+        LimitExceededError: names the field path (or the whole design), its size and the limit.
+    """
+    if doc_bytes > limits.max_design_bytes:
+        raise LimitExceededError(
+            "The design after this change",
+            doc_bytes,
+            limits.max_design_bytes,
+            "max_design_bytes",
+            "bytes",
+        )
+    _walk(doc, "", limits)
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _walk(value: Any, path: str, limits: Limits) -> None:
+    if isinstance(value, str):
+        if len(value) > limits.max_text_chars:
+            raise LimitExceededError(
+                path or "value", len(value), limits.max_text_chars, "max_text_chars", "characters"
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _walk(item, f"{path}.{key}" if path else str(key), limits)
+    elif isinstance(value, list):
+        if len(value) > limits.max_list_items:
+            raise LimitExceededError(
+                path or "value", len(value), limits.max_list_items, "max_list_items", "items"
+            )
+        for index, item in enumerate(value):
+            label = item.get("id") if isinstance(item, Mapping) else None
+            _walk(item, f"{path}[{label if isinstance(label, str) else index}]", limits)
