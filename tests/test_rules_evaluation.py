@@ -153,6 +153,7 @@ def f6_lenient_judge(d: Design) -> None:
     m = metric(d, "resolution_rate")
     m.threshold = 0.85
     m.judge.calibration.sensitivity, m.judge.calibration.specificity = 0.95, 0.60
+    m.judge.gate_on_corrected = False  # the flaw: the gate reads the raw judged rate
 
 
 def floating_judge(d: Design) -> None:
