@@ -208,13 +208,15 @@ async def test_without_an_export_folder_export_writes_no_files_and_is_read_only(
     async with Client(build_server(settings)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         design_id = (await call(client, "start_design", {"feature": "F"}))["design_id"]
-        result = await client.call_tool("export_design", {"design_id": design_id, "path": "x"})
+        text = await error_text(client, "export_design", {"design_id": design_id, "path": "x"})
+        exported = await call(client, "export_design", {"design_id": design_id})
 
     tool = tools["export_design"]
     assert "path" not in tool.input_schema["properties"]
     assert tool.annotations is not None and tool.annotations.read_only_hint is True
-    assert not result.is_error  # the SDK ignores an unknown argument of a read-only tool
-    assert (result.structured_content or {})["files"] == []
+    assert "writes no files" in text and "--export-dir" in text
+    assert exported["files"] == []
+    assert not any(settings.db_path.parent.glob("x"))
 
 
 @pytest.mark.anyio

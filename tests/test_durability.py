@@ -7,6 +7,7 @@ the SDK client. Every wait is bounded; nothing synchronizes by sleeping.
 from __future__ import annotations
 
 import random
+import re
 import socket
 import sqlite3
 import subprocess
@@ -316,3 +317,16 @@ def test_the_store_runs_in_wal_mode_with_full_synchronous(tmp_path: Path) -> Non
         (mode,) = store._conn.execute("PRAGMA journal_mode").fetchone()
         (sync,) = store._conn.execute("PRAGMA synchronous").fetchone()
     assert (mode, sync) == ("wal", 2)  # 2 = FULL: the log is fsynced at every commit
+
+
+def test_the_readme_durability_section_names_tests_that_exist() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Where data lives", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"(tests/\w+\.py)?::(\w+)", section)
+    assert len(named) >= 8
+    current = ""
+    for file, test in named:
+        current = file or current
+        source = (root / current).read_text(encoding="utf-8")
+        assert f"def {test}(" in source, f"{current}::{test}"

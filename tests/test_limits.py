@@ -267,3 +267,39 @@ async def test_a_multi_megabyte_argument_over_stdio_is_refused_with_bounded_memo
             print("\n" + "\n".join(report))
             # Bounded: a few copies of the message (line, parsed JSON, validation), not more.
             assert memory["VmHWM"] - idle["VmRSS"] < 200 * 1024
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": [1, 2.5, None, True, False], "b": {"c": 'quote " and \\ backslash'}},
+        {"ünïcode": "日本語のテキスト", "n": -3},
+        ["x" * 1000, {"id": "m", "v": [[], {}]}],
+    ],
+)
+def test_the_argument_size_is_the_size_of_its_compact_json(value: Any) -> None:
+    import json
+
+    from ml_systemization.limits import json_size
+
+    compact = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert json_size(value) == len(compact)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_oversize_arguments_are_refused_before_validation_in_both_protocol_eras(
+    tmp_path: Path, mode: str
+) -> None:
+    settings = Settings(db_path=tmp_path / "db.sqlite3", limits=SMALL)
+    async with Client(build_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        # Over max_argument_bytes and invalid too: the size is reported, not the type error.
+        text = await error_text(
+            client, "start_design", {"feature": "F", "context": {"traffic": "x" * 5000}}
+        )
+        listed = await call(client, "list_designs", {})
+
+    assert text.startswith("Error executing tool start_design: The arguments of this call: 5,")
+    assert listed["total"] == 0

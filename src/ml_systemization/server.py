@@ -871,6 +871,12 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
             ctx: Context[AppState],
             revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
         ) -> ExportResult:
+            sent = (ctx.request_context.params or {}).get("arguments") or {}
+            if "path" in sent:
+                raise ToolError(
+                    "This server writes no files: export_design takes a path only when the "
+                    "server runs with --export-dir DIR. Call it without path to get the bundle."
+                )
             return export(ctx, design_id, revision, None)
 
     else:
