@@ -11,9 +11,9 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import Annotated, Literal, TypeVar, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.settings import RuleSettings
@@ -42,7 +42,11 @@ class Finding(BaseModel):
 
     rule_id: str = Field(description="Rule id, e.g. EVAL-002")
     severity: Severity = Field(description="error blocks ready; warning can be waived")
-    step: Area = Field(description="Section the finding belongs to")
+    # Published as a plain string: the ten section names would be repeated in the output
+    # schema of every step tool, and a reader of the result needs no list of them.
+    step: Annotated[Area, WithJsonSchema({"type": "string"})] = Field(
+        description="Section the finding belongs to"
+    )
     kind: FindingKind = Field("violation", description="violation, or not_evaluable")
     paths: list[str] = Field(default_factory=list, description="Fields involved")
     message: str = Field(description="What is wrong, with the numbers")

@@ -1,4 +1,11 @@
-"""Pydantic model of a design: the seed's inputs, one section per step, and the card-only fields."""
+"""Pydantic model of a design: the seed's inputs, one section per step, and the card-only fields.
+
+The step tools' input schemas are derived from these models (patch.py), so every description
+here is paid for in every conversation. A field has one only where its name does not say it,
+in a few words: units are in the names (``_ms``, ``_usd``, ``_h``, ...), shares and rates are
+0..1, and what every section shares (partial updates, ``remove``, ids) is said once in the
+server instructions. No two tools may carry the same description (tests/test_context_size.py).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,8 @@ Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 Text = str
-Ident = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][\w.:-]*$")]
+# The pattern already requires one character: no min_length, one keyword less in every schema.
+Ident = Annotated[str, Field(max_length=120, pattern=r"^[A-Za-z0-9][\w.:-]*$")]
 
 Direction = Literal["higher_is_better", "lower_is_better"]
 
@@ -62,51 +70,39 @@ class Item(Model):
 
 
 class Traffic(Model):
-    req_per_hour: NonNegative | None = Field(None, description="Typical requests per hour")
-    peak_qps: NonNegative | None = Field(None, description="Peak requests per second")
-    req_per_month: NonNegative | None = Field(None, description="Requests per month")
+    req_per_hour: NonNegative | None = None
+    peak_qps: NonNegative | None = None
+    req_per_month: NonNegative | None = None
     ab_daily_eligible: NonNegative | None = Field(
-        None, description="Users (or units) per day eligible for an A/B test"
+        None, description="Units/day eligible for A/B tests"
     )
 
 
 class SuccessMetric(Item):
-    description: Text | None = Field(None, description="What is measured and how")
-    target: Text | None = Field(None, description="Target, e.g. '+10% resolved without agent'")
+    description: Text | None = None
+    target: Text | None = None
 
 
 class Guardrail(Item):
-    description: Text | None = Field(None, description="What must not get worse, with its limit")
+    description: Text | None = Field(None, description="What must not worsen, and its limit")
 
 
 class Context(Model):
-    feature: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="Feature name, e.g. 'Support answer assistant'"
-    )
-    problem: Text | None = Field(None, description="The user problem this feature solves")
-    user_outcome: Text | None = Field(None, description="What changes for the user")
-    business_outcome: Text | None = Field(None, description="What changes for the business")
-    success_metrics: list[SuccessMetric] = Field(
-        default_factory=list, description="North-star and success metrics"
-    )
-    guardrails: list[Guardrail] = Field(default_factory=list, description="Guardrail metrics")
-    data_contracts: Text | None = Field(None, description="Upstream data contracts and owners")
-    data_quality: Text | None = Field(None, description="Known data-quality checks and issues")
-    feedback_plan: Text | None = Field(None, description="How labels/feedback are collected")
-    deployment_environment: Text | None = Field(None, description="Where and how it runs")
-    operational_constraints: Text | None = Field(
-        None, description="Latency, compliance, on-call and other constraints"
-    )
-    candidate_models: list[Text] = Field(
-        default_factory=list, description="Candidate models or providers"
-    )
-    existing_eval_sets: list[Text] = Field(
-        default_factory=list, description="Evaluation sets that already exist"
-    )
-    traffic: Traffic = Field(default_factory=Traffic, description="Expected volume")
-    cost_budget_month_usd: NonNegative | None = Field(
-        None, description="Monthly budget for the AI path, USD"
-    )
+    feature: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    problem: Text | None = None
+    user_outcome: Text | None = None
+    business_outcome: Text | None = None
+    success_metrics: list[SuccessMetric] = Field(default_factory=list)
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    data_contracts: Text | None = None
+    data_quality: Text | None = None
+    feedback_plan: Text | None = None
+    deployment_environment: Text | None = None
+    operational_constraints: Text | None = None
+    candidate_models: list[Text] = Field(default_factory=list)
+    existing_eval_sets: list[Text] = Field(default_factory=list)
+    traffic: Traffic = Field(default_factory=Traffic)
+    cost_budget_month_usd: NonNegative | None = Field(None, description="For the AI path")
 
 
 # --------------------------------------------------------------------------- step 1
@@ -124,43 +120,38 @@ BaselineType = Literal[
 
 
 class Baseline(Model):
-    id: Ident | None = Field(None, description="Name of the baseline system, e.g. 'faq_search'")
-    type: BaselineType | None = Field(None, description="Kind of baseline")
-    description: Text | None = Field(None, description="What the baseline does, runnable today")
-    proposed_approach: Text | None = Field(None, description="The ML/LLM approach proposed")
+    id: Ident | None = Field(None, description="System name, e.g. 'faq_search'")
+    type: BaselineType | None = None
+    description: Text | None = Field(None, description="What it does, runnable today")
+    proposed_approach: Text | None = None
     justification: Text | None = Field(None, description="Why ML/LLM over the baseline")
     scores: dict[str, float] = Field(
-        default_factory=dict,
-        description="Baseline score per eval metric id, on the golden set",
+        default_factory=dict, description="Metric id -> score on the golden set"
     )
     scores_by_slice: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="Per slice id: score per metric id"
+        default_factory=dict, description="Slice id -> metric id -> score"
     )
-    scored_on_golden_hash: Text | None = Field(
-        None, description="Golden-set hash the scores were computed on"
-    )
-    cost_per_request_usd: NonNegative | None = Field(None, description="Baseline cost/request")
-    success_rate: Probability | None = Field(None, description="Baseline success rate")
-    p95_latency_ms: NonNegative | None = Field(None, description="Baseline p95 latency, ms")
+    scored_on_golden_hash: Text | None = None
+    cost_per_request_usd: NonNegative | None = None
+    success_rate: Probability | None = None
+    p95_latency_ms: NonNegative | None = None
     expected_lift: float | None = Field(
-        None, description="Expected absolute lift of the AI on the primary metric"
+        None, description="AI's absolute lift on the primary metric"
     )
-    expected_success_rate: Probability | None = Field(
-        None, description="Expected success rate of the AI path"
-    )
-    value_per_success_usd: NonNegative | None = Field(None, description="Value of one success")
+    expected_success_rate: Probability | None = Field(None, description="Of the AI path")
+    value_per_success_usd: NonNegative | None = None
 
 
 # --------------------------------------------------------------------------- step 2
 
 
 class InputField(Item):
-    type: Text | None = Field(None, description="Type, e.g. string, enum, list[string]")
-    required: bool | None = Field(None, description="Whether the field is required")
-    max_len: PositiveCount | None = Field(None, description="Max length (chars or items)")
-    pii: bool | None = Field(None, description="Contains personal data")
-    trust: Literal["trusted", "untrusted"] | None = Field(None, description="Trust level")
-    description: Text | None = Field(None, description="Meaning and source")
+    type: Text | None = Field(None, description="e.g. string, enum, list[string]")
+    required: bool | None = None
+    max_len: PositiveCount | None = Field(None, description="Chars or items")
+    pii: bool | None = None
+    trust: Literal["trusted", "untrusted"] | None = None
+    description: Text | None = None
 
 
 FailureAction = Literal["fallback_baseline", "abstain_with_message", "retry", "error_code"]
@@ -170,42 +161,34 @@ class FailureRule(Item):
     """`id` is the failure mode: timeout, provider_error, rate_limited, invalid_output,
     safety_block, out_of_scope, empty_retrieval, tool_error, or your own."""
 
-    action: FailureAction | None = Field(None, description="What the system does")
-    retries: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="For retry")
-    detail: Text | None = Field(None, description="Message, code or fallback detail")
+    action: FailureAction | None = None
+    retries: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="For action=retry")
+    detail: Text | None = None
 
 
 class OutputSpec(Model):
-    schema_kind: Literal["json_schema", "enum", "regex", "free_text"] | None = Field(
-        None, description="How the output is machine-validated"
-    )
+    schema_kind: Literal["json_schema", "enum", "regex", "free_text"] | None = None
     output_schema: Text | None = Field(None, description="The JSON Schema, enum list or regex")
-    description: Text | None = Field(None, description="What the output means")
-    max_tokens: PositiveCount | None = Field(None, description="Output token cap")
-    user_facing: bool | None = Field(None, description="Shown to end users")
-    generated_text: bool | None = Field(None, description="Contains model-generated text")
+    description: Text | None = None
+    max_tokens: PositiveCount | None = None
+    user_facing: bool | None = None
+    generated_text: bool | None = None
 
 
 class IOContract(Model):
-    input_fields: list[InputField] = Field(default_factory=list, description="Input schema")
-    input_max_tokens: PositiveCount | None = Field(None, description="Input token cap")
-    output: OutputSpec = Field(default_factory=OutputSpec, description="Output schema")
-    failure_behavior: list[FailureRule] = Field(
-        default_factory=list, description="Action per failure mode"
-    )
-    fallback_target: Ident | None = Field(None, description="What serves on fallback")
-    timeout_ms: NonNegative | None = Field(None, description="Model call timeout, ms")
-    retries: Annotated[int, Field(ge=0, le=5)] | None = Field(None, description="Retries")
-    backoff_ms: list[NonNegative] = Field(default_factory=list, description="Backoff per retry")
-    deadline_ms: NonNegative | None = Field(None, description="Client deadline, ms")
-    injection_mitigation: Text | None = Field(
-        None, description="Prompt-injection defence for untrusted content"
-    )
-    output_sanitization: Text | None = Field(
-        None, description="How output is escaped/sandboxed before render or execution"
-    )
+    input_fields: list[InputField] = Field(default_factory=list)
+    input_max_tokens: PositiveCount | None = None
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    failure_behavior: list[FailureRule] = Field(default_factory=list)
+    fallback_target: Ident | None = None
+    timeout_ms: NonNegative | None = Field(None, description="Per model call")
+    retries: Annotated[int, Field(ge=0, le=5)] | None = None
+    backoff_ms: list[NonNegative] = Field(default_factory=list, description="Per retry")
+    deadline_ms: NonNegative | None = Field(None, description="Client's end-to-end deadline")
+    injection_mitigation: Text | None = None
+    output_sanitization: Text | None = None
     privileged_actions: Text | None = Field(
-        None, description="Why model output cannot authorize privileged actions alone"
+        None, description="Why model output alone cannot authorize them"
     )
     response_envelope: list[Text] = Field(
         default_factory=list, description="Fields logged with each response"
@@ -217,97 +200,87 @@ class IOContract(Model):
 
 class GoldenSource(Item):
     kind: Literal["production", "synthetic", "expert", "adversarial", "public_benchmark"] | None = (
-        Field(None, description="Where the items come from")
+        None
     )
-    share: Probability | None = Field(None, description="Share of the golden set")
-    date: dt.date | None = Field(None, description="When collected")
-    description: Text | None = Field(None, description="How they were sampled")
+    share: Probability | None = Field(None, description="Of the golden set")
+    date: dt.date | None = None
+    description: Text | None = None
 
 
 class Slice(Item):
-    n: Count | None = Field(None, description="Scored items in the slice")
-    metric_id: Ident | None = Field(None, description="Metric gated on this slice")
+    n: Count | None = Field(None, description="Scored items")
+    metric_id: Ident | None = Field(None, description="Metric gated on it")
     threshold: float | None = Field(None, description="Slice gate; omit for report-only")
-    description: Text | None = Field(None, description="Which items belong to it")
+    description: Text | None = None
 
 
 class GoldenSet(Model):
-    size: Count | None = Field(None, description="Scored golden items")
-    hash: Text | None = Field(None, description="Content hash of this version")
-    created_at: dt.date | None = Field(None, description="Creation date of this version")
-    description: Text | None = Field(None, description="What the golden tasks are")
-    sources: list[GoldenSource] = Field(default_factory=list, description="Item sources")
-    slices: list[Slice] = Field(default_factory=list, description="Slices")
-    holdout_fraction: Probability | None = Field(
-        None, description="Frozen holdout never used for tuning"
-    )
+    size: Count | None = None
+    hash: Text | None = None
+    created_at: dt.date | None = None
+    description: Text | None = None
+    sources: list[GoldenSource] = Field(default_factory=list)
+    slices: list[Slice] = Field(default_factory=list)
+    holdout_fraction: Probability | None = Field(None, description="Frozen, never used for tuning")
 
 
 class Calibration(Model):
     n: Count | None = Field(None, description="Human-labelled items")
-    kappa: Annotated[float, Field(ge=-1, le=1)] | None = Field(None, description="Cohen's kappa")
-    sensitivity: Probability | None = Field(None, description="Judge sensitivity vs humans")
-    specificity: Probability | None = Field(None, description="Judge specificity vs humans")
+    kappa: Annotated[float, Field(ge=-1, le=1)] | None = Field(
+        None, description="Cohen's kappa vs humans"
+    )
+    sensitivity: Probability | None = None
+    specificity: Probability | None = None
 
 
 class Judge(Model):
-    model: Text | None = Field(None, description="Judge model")
-    version: Text | None = Field(None, description="Pinned judge snapshot")
-    pairwise: bool | None = Field(None, description="Pairwise comparisons")
-    both_orders: bool | None = Field(None, description="Pairwise run in both orders")
-    length_controlled: bool | None = Field(None, description="Controls for length")
+    model: Text | None = None
+    version: Text | None = None
+    pairwise: bool | None = None
+    both_orders: bool | None = None
+    length_controlled: bool | None = None
     gate_on_corrected: bool | None = Field(
-        None, description="Gate uses the Rogan-Gladen corrected rate"
+        None, description="Gate on the Rogan-Gladen corrected rate"
     )
-    calibration: Calibration = Field(default_factory=Calibration, description="Vs human labels")
+    calibration: Calibration = Field(default_factory=Calibration)
 
 
 class Metric(Item):
-    description: Text | None = Field(None, description="What it measures")
-    kind: Literal["proportion", "continuous"] | None = Field(None, description="Metric type")
-    direction: Direction | None = Field(None, description="Which way is better")
-    threshold: float | None = Field(None, description="Acceptance threshold (the gate)")
-    n: Count | None = Field(None, description="Golden items scored on it (default: size)")
+    description: Text | None = None
+    kind: Literal["proportion", "continuous"] | None = None
+    direction: Direction | None = None
+    threshold: float | None = None
+    n: Count | None = Field(None, description="Items scored on it (default: golden size)")
     regression_tolerance: NonNegative | None = Field(
         None, description="Allowed drop vs the current version"
     )
     gated: bool | None = Field(None, description="Pass/fail gate (default: has a threshold)")
-    primary: bool | None = Field(None, description="The primary metric")
-    scorer: Literal["programmatic", "llm_judge", "human"] | None = Field(
-        None, description="How it is scored"
-    )
+    primary: bool | None = None
+    scorer: Literal["programmatic", "llm_judge", "human"] | None = None
     judge: Judge = Field(default_factory=Judge, description="For scorer=llm_judge")
-    bootstrap_ci: bool | None = Field(None, description="Continuous: bootstrap CI reported")
+    bootstrap_ci: bool | None = None
 
 
 class FailureCategory(Item):
-    definition: Text | None = Field(None, description="What counts as this failure")
-    severity: Literal["critical", "major", "minor"] | None = Field(None, description="Severity")
-    slice_ids: list[Ident] = Field(default_factory=list, description="Slices that test it")
-    detector: Literal["programmatic", "judge", "human"] | None = Field(
-        None, description="How it is detected"
-    )
+    definition: Text | None = None
+    severity: Literal["critical", "major", "minor"] | None = None
+    slice_ids: list[Ident] = Field(default_factory=list)
+    detector: Literal["programmatic", "judge", "human"] | None = None
     target_rate: Probability | None = Field(None, description="Max acceptable rate")
-    allowed_failures: Count | None = Field(None, description="Failures allowed in its slice")
+    allowed_failures: Count | None = Field(None, description="Allowed in its slice")
 
 
 class Evaluation(Model):
-    golden_set: GoldenSet = Field(default_factory=GoldenSet, description="Golden tasks")
-    metrics: list[Metric] = Field(default_factory=list, description="Metrics and thresholds")
-    failure_taxonomy: list[FailureCategory] = Field(
-        default_factory=list, description="Failure categories"
-    )
-    rubric: Text | None = Field(None, description="Scoring rubric")
+    golden_set: GoldenSet = Field(default_factory=GoldenSet)
+    metrics: list[Metric] = Field(default_factory=list)
+    failure_taxonomy: list[FailureCategory] = Field(default_factory=list)
+    rubric: Text | None = None
     arms: list[Text] = Field(default_factory=list, description="Systems compared, e.g. baseline")
-    comparison: Literal["paired", "unpaired"] | None = Field(
-        None, description="How versions are compared"
-    )
-    multiplicity: Literal["none", "bonferroni", "holm"] | None = Field(
-        None, description="Correction across gates"
-    )
+    comparison: Literal["paired", "unpaired"] | None = None
+    multiplicity: Literal["none", "bonferroni", "holm"] | None = None
     runs_k: PositiveCount | None = Field(None, description="Runs per item")
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = Field(None, description="Sampling")
-    leakage_check: Text | None = Field(None, description="How overlap with prompts is checked")
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    leakage_check: Text | None = None
     leakage_overlap: Count | None = Field(
         None, description="Golden items found in prompts or training data"
     )
@@ -317,159 +290,151 @@ class Evaluation(Model):
 
 
 class Component(Item):
-    p95_ms: NonNegative | None = Field(None, description="p95 latency, ms")
+    p95_ms: NonNegative | None = None
     parallel_group: Ident | None = Field(None, description="Runs in parallel with its group")
-    is_llm: bool | None = Field(None, description="The LLM call (p95 from TTFT+N*TPOT)")
-    description: Text | None = Field(None, description="What it does")
+    is_llm: bool | None = Field(None, description="The LLM call (p95 from TTFT + N*TPOT)")
+    description: Text | None = None
 
 
 class LLMSpec(Model):
-    model: Text | None = Field(None, description="Model name")
-    ttft_p95_ms: NonNegative | None = Field(None, description="Time to first token p95, ms")
-    tpot_ms: NonNegative | None = Field(None, description="Time per output token, ms")
-    input_tokens: NonNegative | None = Field(None, description="Input tokens per call")
-    cached_input_tokens: NonNegative | None = Field(None, description="Prefix-cached part")
-    output_tokens: NonNegative | None = Field(None, description="Output tokens per call")
+    model: Text | None = None
+    ttft_p95_ms: NonNegative | None = None
+    tpot_ms: NonNegative | None = None
+    input_tokens: NonNegative | None = Field(None, description="Per call")
+    cached_input_tokens: NonNegative | None = Field(
+        None, description="Prefix-cached part of input_tokens"
+    )
+    output_tokens: NonNegative | None = None
     price_in_per_mtok: NonNegative | None = Field(None, description="USD per 1M input tokens")
     price_out_per_mtok: NonNegative | None = Field(None, description="USD per 1M output tokens")
-    calls_per_request: NonNegative | None = Field(None, description="LLM calls per request")
-    retry_rate: Probability | None = Field(None, description="Share of calls retried")
+    calls_per_request: NonNegative | None = None
+    retry_rate: Probability | None = None
     tool_calls_per_request: NonNegative | None = Field(None, description="Paid tool calls")
-    price_per_tool_call_usd: NonNegative | None = Field(None, description="USD per tool call")
+    price_per_tool_call_usd: NonNegative | None = None
     judge_share: Probability | None = Field(None, description="Share of traffic judged online")
-    judge_cost_usd: NonNegative | None = Field(None, description="USD per judged request")
-    quota_rpm: NonNegative | None = Field(None, description="Provider requests/min quota")
-    quota_tpm: NonNegative | None = Field(None, description="Provider tokens/min quota")
+    judge_cost_usd: NonNegative | None = Field(None, description="Per judged request")
+    quota_rpm: NonNegative | None = None
+    quota_tpm: NonNegative | None = None
 
 
 class Cache(Model):
-    kind: Literal["none", "response", "semantic", "prefix"] | None = Field(
-        None, description="Cache type"
-    )
-    key_fields: list[Text] = Field(default_factory=list, description="Response-cache key")
-    ttl_s: NonNegative | None = Field(None, description="TTL, seconds")
-    hit_rate: Probability | None = Field(None, description="Hit rate used in the cost model")
+    kind: Literal["none", "response", "semantic", "prefix"] | None = None
+    key_fields: list[Text] = Field(default_factory=list)
+    ttl_s: NonNegative | None = None
+    hit_rate: Probability | None = Field(None, description="Used in the cost model")
     measured_duplicate_rate: Probability | None = Field(None, description="From logs")
-    description: Text | None = Field(None, description="Caching strategy")
+    description: Text | None = None
 
 
 class Versions(Model):
-    model: Text | None = Field(None, description="Pinned model snapshot")
-    prompt: Text | None = Field(None, description="Prompt version or hash")
-    index: Text | None = Field(None, description="Index/corpus version")
-    tools: Text | None = Field(None, description="Tool set version")
-    judge: Text | None = Field(None, description="Judge version")
-    guardrail: Text | None = Field(None, description="Guardrail version")
+    model: Text | None = None
+    prompt: Text | None = None
+    index: Text | None = None
+    tools: Text | None = None
+    judge: Text | None = None
+    guardrail: Text | None = None
 
 
 class Dependency(Item):
-    availability: Probability | None = Field(None, description="Availability, e.g. 0.999")
-    fallback: Text | None = Field(None, description="Fallback when it fails")
-    fallback_availability: Probability | None = Field(None, description="Of the fallback")
-    description: Text | None = Field(None, description="What it is")
+    availability: Probability | None = None
+    fallback: Text | None = None
+    fallback_availability: Probability | None = None
+    description: Text | None = None
 
 
 class SLO(Model):
-    p95_ms: NonNegative | None = Field(None, description="End-to-end p95 latency SLO, ms")
-    ttft_p95_ms: NonNegative | None = Field(None, description="Streaming: TTFT p95 SLO, ms")
-    availability: Probability | None = Field(None, description="Availability SLO")
-    window_d: PositiveCount | None = Field(None, description="SLO window, days")
+    p95_ms: NonNegative | None = Field(None, description="End-to-end")
+    ttft_p95_ms: NonNegative | None = None
+    availability: Probability | None = None
+    window_d: PositiveCount | None = None
 
 
 class Isolation(Model):
-    circuit_breaker: bool | None = Field(None, description="Breaker on LLM/tool calls")
+    circuit_breaker: bool | None = None
     bulkhead: bool | None = Field(None, description="AI path cannot starve the baseline")
-    per_tenant_limits: Text | None = Field(None, description="Per-user/tenant rate/token caps")
-    max_tool_calls_per_request: Count | None = Field(None, description="Agent call cap")
-    description: Text | None = Field(None, description="Failure isolation")
+    per_tenant_limits: Text | None = None
+    max_tool_calls_per_request: Count | None = None
+    description: Text | None = None
 
 
 class SideEffectTool(Item):
-    operations: list[Text] = Field(default_factory=list, description="Allowlisted operations")
-    credentials: Text | None = Field(None, description="Credential scope")
-    human_confirmation: bool | None = Field(None, description="Irreversible actions confirmed")
-    irreversible: bool | None = Field(None, description="Irreversible or high-value action")
+    operations: list[Text] = Field(default_factory=list, description="Allowlisted")
+    credentials: Text | None = None
+    human_confirmation: bool | None = None
+    irreversible: bool | None = None
 
 
 class Architecture(Model):
-    mode: Literal["online", "batch", "streaming"] | None = Field(None, description="Serving mode")
-    invocation: Literal["sync", "async", "streaming"] | None = Field(
-        None, description="How callers get results"
-    )
-    description: Text | None = Field(None, description="Architecture summary")
-    uses_retrieval: bool | None = Field(None, description="Retrieval (RAG)")
-    uses_tools: bool | None = Field(None, description="Tool calls / agent loop")
-    components: list[Component] = Field(default_factory=list, description="Request path")
-    llm: LLMSpec = Field(default_factory=LLMSpec, description="LLM call, tokens and prices")
-    cache: Cache = Field(default_factory=Cache, description="Caching")
-    versions: Versions = Field(default_factory=Versions, description="Pinned versions")
-    dependencies: list[Dependency] = Field(default_factory=list, description="Serial deps")
-    slo: SLO = Field(default_factory=SLO, description="Service-level objectives")
-    isolation: Isolation = Field(default_factory=Isolation, description="Isolation and limits")
+    mode: Literal["online", "batch", "streaming"] | None = None
+    invocation: Literal["sync", "async", "streaming"] | None = None
+    description: Text | None = None
+    uses_retrieval: bool | None = None
+    uses_tools: bool | None = None
+    components: list[Component] = Field(default_factory=list, description="The request path")
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+    cache: Cache = Field(default_factory=Cache)
+    versions: Versions = Field(default_factory=Versions)
+    dependencies: list[Dependency] = Field(default_factory=list, description="Serial dependencies")
+    slo: SLO = Field(default_factory=SLO)
+    isolation: Isolation = Field(default_factory=Isolation)
     side_effect_tools: list[SideEffectTool] = Field(
         default_factory=list, description="Tools that write, send, pay or delete"
     )
-    freshness_need_h: NonNegative | None = Field(None, description="Batch: freshness need, h")
+    freshness_need_h: NonNegative | None = Field(None, description="Batch")
 
 
 # --------------------------------------------------------------------------- step 5
 
 
 class Flag(Model):
-    name: Text | None = Field(None, description="Feature flag name")
-    default: Literal["off", "on"] | None = Field(None, description="Default state")
+    name: Text | None = None
+    default: Literal["off", "on"] | None = None
     runtime: bool | None = Field(None, description="Flips without a deploy")
     kill_switch_target: Ident | None = Field(None, description="What serves when killed")
-    rollback_time_min: NonNegative | None = Field(None, description="Time to roll back, min")
-    owner: Text | None = Field(None, description="Who may flip it")
+    rollback_time_min: NonNegative | None = None
+    owner: Text | None = None
 
 
 class Shadow(Model):
-    fraction: Probability | None = Field(None, description="Share of traffic mirrored")
-    duration_h: NonNegative | None = Field(None, description="Duration, hours")
+    fraction: Probability | None = None
+    duration_h: NonNegative | None = None
     scored: bool | None = Field(None, description="Outputs scored with the eval metrics")
-    side_effects_disabled: bool | None = Field(None, description="No side effects in shadow")
+    side_effects_disabled: bool | None = None
 
 
 class Stage(Item):
-    fraction: Probability | None = Field(None, description="Share of traffic exposed")
-    duration_h: NonNegative | None = Field(None, description="Minimum duration, hours")
+    fraction: Probability | None = None
+    duration_h: NonNegative | None = Field(None, description="Minimum")
     gate_signal: Ident | None = Field(None, description="Rate signal the stage is judged on")
     p0: Probability | None = Field(None, description="Gate signal's normal rate")
     p1: Probability | None = Field(None, description="Regressed rate to detect")
     judgment: Literal["threshold", "statistical"] | None = Field(
-        None, description="statistical = Mann-Whitney/Kayenta"
+        None, description="statistical: Mann-Whitney/Kayenta"
     )
-    metric_step_s: NonNegative | None = Field(None, description="Metric interval, seconds")
+    metric_step_s: NonNegative | None = None
 
 
 class RollbackTrigger(Item):
-    signal_id: Ident | None = Field(None, description="Monitoring signal id")
-    comparator: Literal[">", ">=", "<", "<="] | None = Field(None, description="Comparison")
-    threshold: float | None = Field(None, description="Threshold")
-    window_min: NonNegative | None = Field(None, description="Evaluation window, minutes")
-    min_samples: Count | None = Field(None, description="Samples needed before it may fire")
-    action: Literal["auto_rollback", "pause", "page"] | None = Field(None, description="Action")
-    on_no_data: Literal["fail", "inconclusive", "pass"] | None = Field(
-        None, description="Missing data policy"
-    )
+    signal_id: Ident | None = None
+    comparator: Literal[">", ">=", "<", "<="] | None = None
+    threshold: float | None = None
+    window_min: NonNegative | None = None
+    min_samples: Count | None = Field(None, description="Before it may fire")
+    action: Literal["auto_rollback", "pause", "page"] | None = None
+    on_no_data: Literal["fail", "inconclusive", "pass"] | None = None
     sample_rate: Probability | None = Field(
-        None, description="Share of requests that yield a sample (1 = every request)"
+        None, description="Share of requests yielding a sample (1: all)"
     )
 
 
 class Rollout(Model):
-    flag: Flag = Field(default_factory=Flag, description="Flag and kill switch")
-    shadow: Shadow = Field(default_factory=Shadow, description="Shadow stage")
-    stages: list[Stage] = Field(default_factory=list, description="Canary stages in order")
-    control: Literal["concurrent_baseline", "rest_of_fleet", "before_after"] | None = Field(
-        None, description="What the canary is compared with"
-    )
-    alpha: Probability | None = Field(None, description="Per-test alpha of canary checks")
+    flag: Flag = Field(default_factory=Flag)
+    shadow: Shadow = Field(default_factory=Shadow)
+    stages: list[Stage] = Field(default_factory=list, description="In order")
+    control: Literal["concurrent_baseline", "rest_of_fleet", "before_after"] | None = None
+    alpha: Probability | None = Field(None, description="Per canary check")
     defect_rate: Probability | None = Field(None, description="Assumed bad-response rate")
-    rollback_triggers: list[RollbackTrigger] = Field(
-        default_factory=list, description="Rollback triggers"
-    )
+    rollback_triggers: list[RollbackTrigger] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- step 6
@@ -479,57 +444,57 @@ SignalClass = Literal["system", "drift", "quality_proxy", "safety", "cost"]
 
 
 class Alert(Model):
-    owner: Text | None = Field(None, description="Owner")
-    severity: Literal["page", "ticket"] | None = Field(None, description="Severity")
-    runbook: Text | None = Field(None, description="Runbook link or steps")
+    owner: Text | None = None
+    severity: Literal["page", "ticket"] | None = None
+    runbook: Text | None = None
 
 
 class Signal(Item):
-    kind: SignalClass | None = Field(None, description="Signal class")
-    description: Text | None = Field(None, description="What is measured")
-    proxy_for: Ident | None = Field(None, description="Eval metric id this proxies")
+    kind: SignalClass | None = None
+    description: Text | None = None
+    proxy_for: Ident | None = Field(None, description="Eval metric id it proxies")
     input_field: Ident | None = Field(None, description="I/O input field it watches")
-    stat: Text | None = Field(None, description="Statistic: psi, ks, rate, p95, sum, ...")
-    comparator: Literal[">", ">=", "<", "<="] | None = Field(None, description="Alert side")
-    threshold: float | None = Field(None, description="Alert threshold")
-    window_h: NonNegative | None = Field(None, description="Window, hours")
-    sample_rate: Probability | None = Field(None, description="Share of traffic sampled")
-    label_rate: Probability | None = Field(None, description="Share of requests labelled")
-    label_delay_h: NonNegative | None = Field(None, description="Hours until a label arrives")
+    stat: Text | None = Field(None, description="psi, ks, rate, p95, sum, ...")
+    comparator: Literal[">", ">=", "<", "<="] | None = None
+    threshold: float | None = None
+    window_h: NonNegative | None = None
+    sample_rate: Probability | None = None
+    label_rate: Probability | None = None
+    label_delay_h: NonNegative | None = None
     baseline_rate: Probability | None = Field(None, description="Normal rate (p0)")
     detect_delta: float | None = Field(None, description="Change to detect")
     bins: PositiveCount | None = Field(None, description="PSI bins")
     n_ref: PositiveCount | None = Field(None, description="Reference sample size")
-    alert: Alert = Field(default_factory=Alert, description="Routing")
+    alert: Alert = Field(default_factory=Alert)
 
 
 class BurnAlert(Item):
-    budget_fraction: Probability | None = Field(None, description="Budget share consumed")
-    long_window_h: NonNegative | None = Field(None, description="Long window, hours")
-    severity: Literal["page", "ticket"] | None = Field(None, description="Severity")
+    budget_fraction: Probability | None = Field(None, description="Error-budget share consumed")
+    long_window_h: NonNegative | None = None
+    severity: Literal["page", "ticket"] | None = None
 
 
 class SLOSpec(Item):
     sli: Text | None = Field(None, description="Good events / valid events")
-    target: Probability | None = Field(None, description="Target, e.g. 0.999")
-    window_d: PositiveCount | None = Field(None, description="Window, days")
-    burn_alerts: list[BurnAlert] = Field(default_factory=list, description="Burn-rate alerts")
+    target: Probability | None = None
+    window_d: PositiveCount | None = None
+    burn_alerts: list[BurnAlert] = Field(default_factory=list)
 
 
 class CostMonitoring(Model):
     alert_pct: list[Annotated[float, Field(gt=0, le=10)]] = Field(
-        default_factory=list, description="Budget alert levels, e.g. [0.8, 1.0]"
+        default_factory=list, description="Budget fractions, e.g. [0.8, 1.0]"
     )
-    daily_alert_usd: NonNegative | None = Field(None, description="Daily spend alert, USD")
-    per_tenant_cap: Text | None = Field(None, description="Per-tenant spend/token cap")
+    daily_alert_usd: NonNegative | None = None
+    per_tenant_cap: Text | None = None
 
 
 class Monitoring(Model):
-    signals: list[Signal] = Field(default_factory=list, description="Monitored signals")
-    slos: list[SLOSpec] = Field(default_factory=list, description="SLOs with burn alerts")
-    cost: CostMonitoring = Field(default_factory=CostMonitoring, description="Cost alerts")
+    signals: list[Signal] = Field(default_factory=list)
+    slos: list[SLOSpec] = Field(default_factory=list)
+    cost: CostMonitoring = Field(default_factory=CostMonitoring)
     decision_horizon_days: NonNegative | None = Field(
-        None, description="Days within which a quality drop must be detected"
+        None, description="To detect a quality drop within"
     )
 
 
@@ -539,77 +504,75 @@ class Monitoring(Model):
 class Change(Item):
     """`id` is what changes: model, prompt, index, tools, guardrail, judge, or your own."""
 
-    description: Text | None = Field(None, description="What changes and how often")
+    description: Text | None = None
     gates: list[Literal["golden_regression", "shadow", "canary", "ab_test"]] = Field(
-        default_factory=list, description="Gates it must pass"
+        default_factory=list
     )
 
 
 class IterationTrigger(Item):
-    signal_id: Ident | None = Field(None, description="Monitoring signal id")
+    signal_id: Ident | None = None
     condition: Text | None = Field(None, description="e.g. 'PSI > 0.25 for 3 windows'")
-    action: Text | None = Field(None, description="What is updated or retrained")
-    owner: Text | None = Field(None, description="Owner")
+    action: Text | None = None
+    owner: Text | None = None
 
 
 class ABPlan(Model):
-    primary_metric: Ident | None = Field(None, description="Primary metric (OEC) id")
-    p0: Probability | None = Field(None, description="Primary metric's current rate")
+    primary_metric: Ident | None = Field(None, description="OEC metric id")
+    p0: Probability | None = Field(None, description="Its current rate")
     sigma: NonNegative | None = Field(None, description="SD, for continuous metrics")
-    mde: Annotated[float, Field(gt=0)] | None = Field(None, description="Absolute MDE")
-    alpha: Probability | None = Field(None, description="Two-sided alpha")
-    power: Probability | None = Field(None, description="Power")
-    share_per_arm: Probability | None = Field(None, description="Traffic share per arm")
-    looks: PositiveCount | None = Field(None, description="Interim looks")
-    method: Literal["fixed", "group_sequential", "msprt", "bayesian"] | None = Field(
-        None, description="Analysis method"
-    )
-    guardrails: list[Text] = Field(default_factory=list, description="Guardrail metrics")
+    mde: Annotated[float, Field(gt=0)] | None = Field(None, description="Absolute")
+    alpha: Probability | None = Field(None, description="Two-sided")
+    power: Probability | None = None
+    share_per_arm: Probability | None = None
+    looks: PositiveCount | None = None
+    method: Literal["fixed", "group_sequential", "msprt", "bayesian"] | None = None
+    guardrails: list[Text] = Field(default_factory=list, description="Guardrail metric ids")
     srm_check: bool | None = Field(None, description="Sample-ratio-mismatch check")
-    cadence_days: PositiveCount | None = Field(None, description="Days between experiments")
+    cadence_days: PositiveCount | None = None
 
 
 class Iteration(Model):
-    changes: list[Change] = Field(default_factory=list, description="What changes")
-    triggers: list[IterationTrigger] = Field(default_factory=list, description="Update triggers")
-    ab: ABPlan = Field(default_factory=ABPlan, description="A/B test plan")
-    golden_refresh_days: PositiveCount | None = Field(None, description="Golden-set refresh")
-    incidents_to_golden: bool | None = Field(None, description="Incidents become golden items")
+    changes: list[Change] = Field(default_factory=list)
+    triggers: list[IterationTrigger] = Field(default_factory=list)
+    ab: ABPlan = Field(default_factory=ABPlan)
+    golden_refresh_days: PositiveCount | None = None
+    incidents_to_golden: bool | None = None
 
 
 # --------------------------------------------------------------------------- card
 
 
 class NonGoal(Item):
-    description: Text | None = Field(None, description="What it must not be used for")
+    description: Text | None = None
     enforcement: Text | None = Field(None, description="Detector, access control or notice")
 
 
 class CardFailureMode(Item):
     """`id` should match a failure-taxonomy category."""
 
-    description: Text | None = Field(None, description="How it fails")
-    mitigation: Text | None = Field(None, description="Mitigation")
-    signal_id: Ident | None = Field(None, description="Monitoring signal id")
+    description: Text | None = None
+    mitigation: Text | None = None
+    signal_id: Ident | None = None
 
 
 class DataPrivacy(Model):
-    sources: Text | None = Field(None, description="Data sources")
-    retention: Text | None = Field(None, description="Retention of prompts, outputs, logs")
-    access: Text | None = Field(None, description="Who can access what")
-    pii_categories: list[Text] = Field(default_factory=list, description="PII categories")
-    processors: Text | None = Field(None, description="Third-party processors and region")
-    provider_training: Text | None = Field(None, description="Provider training use / opt-out")
-    redaction: Text | None = Field(None, description="Redaction before logging")
+    sources: Text | None = None
+    retention: Text | None = Field(None, description="Of prompts, outputs, logs")
+    access: Text | None = None
+    pii_categories: list[Text] = Field(default_factory=list)
+    processors: Text | None = Field(None, description="Third parties and region")
+    provider_training: Text | None = None
+    redaction: Text | None = Field(None, description="Before logging")
 
 
 class Card(Model):
     intended_use: Text | None = Field(None, description="Users, tasks and context")
-    non_goals: list[NonGoal] = Field(default_factory=list, description="Out-of-scope uses")
-    limitations: list[Text] = Field(default_factory=list, description="Known limitations")
-    failure_modes: list[CardFailureMode] = Field(default_factory=list, description="Failures")
-    data_privacy: DataPrivacy = Field(default_factory=DataPrivacy, description="Data + privacy")
-    owner: Text | None = Field(None, description="Accountable owner")
+    non_goals: list[NonGoal] = Field(default_factory=list)
+    limitations: list[Text] = Field(default_factory=list)
+    failure_modes: list[CardFailureMode] = Field(default_factory=list)
+    data_privacy: DataPrivacy = Field(default_factory=DataPrivacy)
+    owner: Text | None = None
 
 
 # --------------------------------------------------------------------------- design

@@ -89,7 +89,9 @@ def patch_model(cls: type[BaseModel]) -> type[BaseModel]:
             continue
         fields[name] = (annotation, Field(None, description=description))
     model = create_model(f"{cls.__name__}Patch", __config__=MODEL_CONFIG, **fields)
-    model.__doc__ = cls.__doc__ if cls.__doc__ and cls.__doc__ != Item.__doc__ else None
+    # The docstring is the schema's description: one line, as tools/list publishes it.
+    doc = cls.__doc__ if cls.__doc__ and cls.__doc__ != Item.__doc__ else None
+    model.__doc__ = " ".join(doc.split()) if doc else None
     return model
 
 

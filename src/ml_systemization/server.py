@@ -28,9 +28,10 @@ from mcp.types import (
     PromptReference,
     ResourceTemplateReference,
     TextContent,
+    Tool,
     ToolAnnotations,
 )
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
 
 from ml_systemization import __version__, history
 from ml_systemization import bundle as bundles
@@ -42,13 +43,30 @@ from ml_systemization.errors import (
     MLSystemizationError,
     TemplateError,
 )
-from ml_systemization.findings import Finding, step_feedback
+from ml_systemization.findings import step_feedback
 from ml_systemization.limits import check_arguments, json_size
 from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.model import Context as DesignContext
 from ml_systemization.patch import patch_model
-from ml_systemization.quality import Review, review
+from ml_systemization.quality import review
 from ml_systemization.render import Renderer
+from ml_systemization.results import (
+    Artifact,
+    DesignList,
+    DesignSummaryOut,
+    DesignView,
+    DiffResult,
+    ExportResult,
+    FieldChange,
+    HistoryEntry,
+    HistoryResult,
+    RenderResult,
+    ReviewResult,
+    StepResult,
+    TemplateList,
+    TemplateOut,
+    WriteResult,
+)
 from ml_systemization.settings import RuleSettings, Settings, effective_rule_settings
 from ml_systemization.steps import (
     ARTIFACTS,
@@ -63,6 +81,7 @@ from ml_systemization.steps import (
     step_status,
 )
 from ml_systemization.store import DesignRecord, SQLiteStore
+from ml_systemization.toolschema import compact_tool_schema
 from ml_systemization.upstream import normalize_context
 from ml_systemization.views import VIEWS, ViewName, build_view, view_schema
 from ml_systemization.waivers import apply_review_options
@@ -70,17 +89,22 @@ from ml_systemization.waivers import apply_review_options
 SERVER_NAME = "ml-systemization"
 
 INSTRUCTIONS = """\
-Designs an ML/LLM feature for production in seven steps, each a tool that fills one section of a
-persistent design (pass its design_id on every call; a step takes a partial section: fields not
-sent are kept, null clears, list items are upserted by id, `remove` deletes by "<list>/<id>").
+Designs an ML/LLM feature for production in seven steps; each step tool fills one section of a
+persistent design. Start with start_design and pass the design_id it returns to every other call.
 1 choose_baseline  2 define_io_contract  3 build_evaluation  4 design_architecture
 5 plan_rollout  6 define_monitoring  7 define_iteration_loop, then describe_feature_card.
-Start with start_design. Every step result lists what the step still lacks, the findings
-(numbers-based checks) and the next step. review_design gives the quality bar and `ready`;
-render_artifacts returns the seven markdown artifacts. Every change is a revision
-(design_history, diff_design, revert_design); pass expected_revision from get_design when
-others may edit. export_design/import_design move a design between tools; get_design_view
-gives the observability or orchestration view for downstream agents."""
+Step tools and update_context take a partial section: fields not sent are kept, null clears a
+field, list items are upserted by id (unsent item fields are kept), unknown fields are rejected.
+`remove` deletes list items or map keys by "<path>/<id>", e.g. "metrics/bleu",
+"golden_set.slices/es-ES", "scores/bleu". expected_revision makes a write fail, storing
+nothing, unless the design is still at that revision (get_design gives it): pass it when others
+may edit. An omitted revision means the current one. Units are in field names (_ms, _s,
+_min minutes, _h, _d and _days, _usd, _mtok per 1M tokens); shares, fractions and rates are 0..1.
+Every step result lists what the step still lacks, the findings (numbers-based checks) and the
+next step. review_design gives the quality bar and `ready`; render_artifacts returns the seven
+markdown artifacts. Every change is a revision (design_history, diff_design, revert_design).
+export_design/import_design move a design between tools; get_design_view gives the
+observability or orchestration view for downstream agents."""
 
 ArtifactName = Literal[
     "one_pager",
@@ -93,16 +117,14 @@ ArtifactName = Literal[
 ]
 assert set(typing.get_args(ArtifactName)) == set(ARTIFACTS)
 
-DesignId = Annotated[str, Field(min_length=1, max_length=64, description="From start_design")]
-ExpectedRevision = Annotated[
-    int | None,
-    Field(ge=1, description="Fail, writing nothing, unless the design is at this revision"),
-]
-Removals = Annotated[
-    list[str],
-    Field(description='Entries to delete, "<list path>/<id>", e.g. "metrics/bleu"'),
-]
-Revision = Annotated[int, Field(ge=1, description="Revision number")]
+# Parameters shared by many tools carry no description: INSTRUCTIONS (sent once) explains them.
+# A design_id is the id start_design returned; its length bounds (1..64) are still enforced but
+# not published in 21 tool schemas, where they tell a caller nothing it could act on.
+DesignId = Annotated[str, Field(min_length=1, max_length=64), WithJsonSchema({"type": "string"})]
+ExpectedRevision = Annotated[int | None, Field(ge=1)]
+Removals = list[str]
+Revision = Annotated[int, Field(ge=1)]
+OptionalRevision = Annotated[int | None, Field(ge=1)]
 SchemaName = Literal["design", "observability", "orchestration"]
 
 
@@ -116,6 +138,19 @@ else:
 
 # Upstream agents (data-centric design, trade-off steps) send near-Context JSON: accept it.
 UpstreamContext = Annotated[ContextPatch | None, BeforeValidator(normalize_context)]
+# start_design publishes its context as a plain object: it takes update_context's fields, and
+# upstream payloads (whose shapes vary) as is. The same model validates it: unknown fields and
+# out-of-range values are still rejected, with nothing stored.
+SeedContext = Annotated[
+    UpstreamContext,
+    WithJsonSchema(
+        {
+            "type": ["object", "null"],
+            "description": "update_context's context fields; upstream step JSON is accepted "
+            "as is (items as strings or {name, ...}, text fields as JSON)",
+        }
+    ),
+]
 
 
 @dataclass
@@ -127,122 +162,11 @@ class AppState:
     renderer: Renderer
 
 
-class Result(BaseModel):
+class WaiverIn(BaseModel):
     model_config = MODEL_CONFIG
 
-
-class StepResult(Result):
-    design_id: str = Field(description="Design id")
-    revision: int = Field(description="Revision after this change")
-    step: str = Field(description="Section changed")
-    status: StepStatus = Field(description="empty, in_progress or complete")
-    missing: list[str] = Field(description="What the step still lacks")
-    findings: list[Finding] = Field(description="Violations of rules that read this section")
-    resolved: list[str] = Field(description="Rule ids this change fixed")
-    not_evaluable: list[str] = Field(
-        description="Rule ids still lacking inputs (review_design lists the fields)"
-    )
-    next_step: str | None = Field(description="Suggested next tool, or review_design")
-
-
-class DesignView(Result):
-    design_id: str = Field(description="Design id")
-    revision: int = Field(description="Current revision")
-    created_at: str = Field(description="ISO time")
-    updated_at: str = Field(description="ISO time")
-    # A plain object here: the full design schema would cost ~35 KB of every tools/list.
-    design: dict[str, Any] = Field(
-        description="The whole design (schema: resource schema://design)"
-    )
-
-
-class DesignSummaryOut(Result):
-    design_id: str
-    feature: str | None
-    revision: int
-    updated_at: str
-    deleted_at: str | None = Field(None, description="Set when deleted (restore_design)")
-
-
-class DesignList(Result):
-    designs: list[DesignSummaryOut] = Field(description="Newest first")
-    total: int = Field(description="Designs matching the query")
-
-
-class ReviewResult(Result):
-    design_id: str
-    revision: int
-    review: Review
-
-
-class WaiverIn(Result):
-    rule_id: str = Field(description="Rule id of a warning, e.g. ROLL-006")
-    reason: str = Field(min_length=10, max_length=2000, description="Why it is acceptable")
-
-
-class Artifact(Result):
-    name: str = Field(description="Artifact name")
-    uri: str = Field(description="Resource URI of the artifact")
-    markdown: str = Field(description="Rendered markdown")
-
-
-class RenderResult(Result):
-    design_id: str
-    revision: int
-    artifacts: list[Artifact]
-
-
-class TemplateOut(Result):
-    name: str = Field(description="Template name")
-    source: Literal["builtin", "override"] = Field(description="Where it comes from")
-    text: str | None = Field(None, description="Raw Jinja2 markdown (get_template only)")
-
-
-class TemplateList(Result):
-    templates: list[TemplateOut]
-
-
-class HistoryEntry(Result):
-    revision: int
-    at: str
-    tool: str
-    actor: str | None = Field(description="Principal, else client name")
-    paths: list[str] | None = Field(description="Fields changed; null: not recorded")
-    change: dict[str, Any] | None = Field(None, description="Request (details=true)")
-
-
-class HistoryResult(Result):
-    design_id: str
-    revision: int = Field(description="Current revision")
-    revisions: list[HistoryEntry] = Field(description="Newest first")
-
-
-class FieldChange(Result):
-    path: str = Field(description="e.g. evaluation.metrics[groundedness].threshold")
-    op: Literal["added", "removed", "changed"]
-    before: Any = None
-    after: Any = None
-    summary: str = Field(description="One readable line")
-
-
-class DiffResult(Result):
-    design_id: str
-    from_revision: int
-    to_revision: int
-    total: int = Field(description="All changes; `changes` holds up to `limit`")
-    changes: list[FieldChange]
-
-
-class WriteResult(Result):
-    design_id: str
-    revision: int | None = Field(description="null once purged")
-    status: Literal["active", "deleted", "purged"]
-    changed: list[str] = Field(description="Fields changed")
-    note: str
-
-
-class ExportResult(bundles.Bundle):
-    files: list[str] = Field(default_factory=list, description="Files written")
+    rule_id: str = Field(description="A warning's rule id, e.g. ROLL-006")
+    reason: str = Field(min_length=10, max_length=2000)
 
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -424,7 +348,7 @@ def _step_tool(step: Step) -> Callable[..., StepResult]:
         inspect.Parameter(
             section_param,
             inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[patch_cls | None, Field(description="Partial section")],
+            annotation=patch_cls | None,
             default=None,
         ),
         inspect.Parameter(
@@ -482,15 +406,9 @@ def _register_design_tools(server: MCPServer) -> None:
 
     @server.tool(title="Start a design", annotations=WRITE)
     def start_design(
-        feature: Annotated[str, Field(min_length=1, max_length=200, description="Feature name")],
+        feature: Annotated[str, Field(min_length=1, max_length=200)],
         ctx: Context[AppState],
-        context: Annotated[
-            UpstreamContext,
-            Field(
-                description="Seed inputs: problem, metrics, guardrails, data, traffic, budget; "
-                "upstream step JSON is accepted as is"
-            ),
-        ] = None,
+        context: SeedContext = None,
     ) -> StepResult:
         """Create a design and return its design_id; pass upstream context if you have it."""
         _check_request(ctx, {"feature", "context"}, "start_design")
@@ -510,7 +428,7 @@ def _register_design_tools(server: MCPServer) -> None:
     def update_context(
         design_id: DesignId,
         ctx: Context[AppState],
-        context: Annotated[UpstreamContext, Field(description="Partial seed inputs")] = None,
+        context: UpstreamContext = None,
         remove: Removals = [],  # noqa: B006 - pydantic copies defaults
         expected_revision: ExpectedRevision = None,
     ) -> StepResult:
@@ -530,7 +448,7 @@ def _register_design_tools(server: MCPServer) -> None:
 
     @server.tool(title="Get a design", annotations=READ_ONLY)
     def get_design(design_id: DesignId, ctx: Context[AppState]) -> DesignView:
-        """Return the whole current design with its revision."""
+        """The whole current design and its revision."""
         with _tool_errors():
             record = _state(ctx).store.get(design_id)
         return DesignView(
@@ -547,9 +465,9 @@ def _register_design_tools(server: MCPServer) -> None:
         query: Annotated[str | None, Field(description="Substring of the feature name")] = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
         offset: Annotated[int, Field(ge=0)] = 0,
-        include_deleted: Annotated[bool, Field(description="Also deleted designs")] = False,
+        include_deleted: bool = False,
     ) -> DesignList:
-        """List stored designs, most recently updated first."""
+        """Stored designs, most recently updated first."""
         with _tool_errors():
             summaries, total = _state(ctx).store.list(
                 limit=limit, offset=offset, query=query, include_deleted=include_deleted
@@ -580,22 +498,23 @@ def _register_design_tools(server: MCPServer) -> None:
             review=review(record.design, _rules(state, record.design)),
         )
 
-    @server.tool(title="Configure the review", annotations=UPSERT)
+    @server.tool(
+        title="Configure the review",
+        annotations=UPSERT,
+        description="Waive a warning (never an error) with a reason, end a waiver, or override "
+        "rule settings (alpha, power, tolerances) for this design; returns the review.",
+    )
     def configure_review(
         design_id: DesignId,
         ctx: Context[AppState],
-        waive: Annotated[
-            list[WaiverIn], Field(description="Warnings to waive, each with a written reason")
-        ] = [],  # noqa: B006 - pydantic copies defaults
+        waive: Annotated[list[WaiverIn], Field(description="Warnings to waive, with reasons")] = [],  # noqa: B006 - pydantic copies defaults
         unwaive: Annotated[list[str], Field(description="Rule ids whose waiver ends")] = [],  # noqa: B006
         settings: Annotated[
             RuleSettingsPatch | None,
-            Field(description="Rule settings for this design; null drops an override"),
+            Field(description="Per-design rule settings; a null value drops its override"),
         ] = None,
         expected_revision: ExpectedRevision = None,
     ) -> ReviewResult:
-        """Waive a warning (never an error) with a reason, end a waiver, or override rule
-        settings such as alpha, power or tolerances for this design; returns the new review."""
         _check_request(
             ctx,
             {"design_id", "waive", "unwaive", "settings", "expected_revision"},
@@ -634,9 +553,7 @@ def _register_design_tools(server: MCPServer) -> None:
     def render_artifacts(
         design_id: DesignId,
         ctx: Context[AppState],
-        names: Annotated[
-            list[ArtifactName] | None, Field(description="Artifacts to render; default all seven")
-        ] = None,
+        names: Annotated[list[ArtifactName] | None, Field(description="Default: all seven")] = None,
     ) -> RenderResult:
         """Render the design's markdown artifacts (unfilled fields show which tool fills them)."""
         state = _state(ctx)
@@ -651,14 +568,14 @@ def _register_design_tools(server: MCPServer) -> None:
 
     @server.tool(title="List templates", annotations=READ_ONLY)
     def list_templates(ctx: Context[AppState]) -> TemplateList:
-        """List the artifact templates and whether each is built in or overridden."""
+        """The artifact templates, each built in or overridden."""
         with _tool_errors():
             infos = _state(ctx).renderer.list_templates()
         return TemplateList(templates=[TemplateOut(name=i.name, source=i.source) for i in infos])
 
     @server.tool(title="Get a template", annotations=READ_ONLY)
     def get_template(name: ArtifactName, ctx: Context[AppState]) -> TemplateOut:
-        """Return one raw Jinja2 markdown template (also resource template://{name})."""
+        """One raw Jinja2 artifact template (also resource template://{name})."""
         renderer = _state(ctx).renderer
         with _tool_errors():
             info = next(i for i in renderer.list_templates() if i.name == name)
@@ -703,7 +620,7 @@ def _register_history_tools(server: MCPServer) -> None:
         offset: Annotated[int, Field(ge=0)] = 0,
         details: Annotated[bool, Field(description="Include each request")] = False,
     ) -> HistoryResult:
-        """List a design's revisions, newest first: time, tool, actor and fields changed."""
+        """A design's revisions, newest first: time, tool, actor, fields changed."""
         with _tool_errors():
             entries, current = _state(ctx).store.revisions(design_id, limit=limit, offset=offset)
         return HistoryResult(
@@ -727,7 +644,7 @@ def _register_history_tools(server: MCPServer) -> None:
         design_id: DesignId,
         from_revision: Revision,
         ctx: Context[AppState],
-        to_revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+        to_revision: OptionalRevision = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 100,
     ) -> DiffResult:
         """Field-level changes between two revisions, each with a readable summary line."""
@@ -862,14 +779,14 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
                 files = [str(p) for p in bundles.write_folder(bundle, target)]
         return ExportResult(**dict(bundle), files=files)
 
-    export_doc = "Return the design as versioned JSON plus its seven rendered artifacts."
+    export_doc = "The design as versioned JSON plus its seven rendered artifacts."
     if settings.export_dir is None:
 
         @server.tool(title="Export a design", annotations=READ_ONLY, description=export_doc)
         def export_design(
             design_id: DesignId,
             ctx: Context[AppState],
-            revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+            revision: OptionalRevision = None,
         ) -> ExportResult:
             sent = (ctx.request_context.params or {}).get("arguments") or {}
             if "path" in sent:
@@ -889,7 +806,7 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
         def export_design(
             design_id: DesignId,
             ctx: Context[AppState],
-            revision: Annotated[int | None, Field(ge=1, description="Default: current")] = None,
+            revision: OptionalRevision = None,
             path: Annotated[
                 str | None,
                 Field(max_length=255, description="New folder, relative to the export folder"),
@@ -963,16 +880,16 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
 
     @server.tool(title="Get a JSON Schema", annotations=READ_ONLY)
     def get_design_schema(
-        name: Annotated[SchemaName, Field(description="design, or a view name")] = "design",
+        name: SchemaName = "design",
     ) -> dict[str, Any]:
-        """Return the JSON Schema of the design or of a view (also resource schema://...)."""
+        """The JSON Schema of the design or of a view (also resources schema://...)."""
         return _schema(name)
 
     @server.tool(title="Get a view of a design", annotations=READ_ONLY)
     def get_design_view(
         design_id: DesignId, view: ViewName, ctx: Context[AppState]
     ) -> dict[str, Any]:
-        """Return the observability or orchestration view (schema: schema://views/<view>)."""
+        """A design's observability or orchestration view (schema: schema://views/<view>)."""
         with _tool_errors():
             record = _state(ctx).store.get(design_id)
         return _view(record, view)
@@ -1144,11 +1061,38 @@ def _register_completions(server: MCPServer) -> None:
 
 
 class _Server(MCPServer):
-    """MCPServer whose prompts/get reports a bad request as Invalid params (-32602).
+    """MCPServer that publishes lean tool schemas and reports a bad prompts/get request as
+    Invalid params (-32602).
 
-    The SDK turns an unknown prompt or a missing argument into an internal error (code 0 or
-    -32603) and logs a traceback; a client deserves to be told what it sent wrong.
+    tools/list: the SDK publishes the pydantic-generated schemas; every byte of them is paid
+    for in every conversation, so `list_tools` publishes `toolschema.compact_tool_schema` of
+    each (same types and constraints; the models still validate every call).
+
+    prompts/get: the SDK turns an unknown prompt or a missing argument into an internal error
+    (code 0 or -32603) and logs a traceback; a client deserves to be told what it sent wrong.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Tool name -> (the SDK's tool, its lean copy): compacted once per registered schema.
+        self._lean: dict[str, tuple[Tool, Tool]] = {}
+
+    async def list_tools(self) -> list[Tool]:
+        listed = []
+        for tool in await super().list_tools():
+            cached = self._lean.get(tool.name)
+            if cached is None or cached[0] != tool:
+                lean = tool.model_copy(
+                    update={
+                        "input_schema": compact_tool_schema(tool.input_schema),
+                        "output_schema": compact_tool_schema(tool.output_schema, output=True)
+                        if tool.output_schema is not None
+                        else None,
+                    }
+                )
+                cached = self._lean[tool.name] = (tool, lean)
+            listed.append(cached[1])
+        return listed
 
     async def get_prompt(
         self,
