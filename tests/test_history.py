@@ -43,7 +43,8 @@ async def error_text(client: Client, tool: str, arguments: dict[str, Any]) -> st
 
 def with_metric(metric_id: str, threshold: float | None = None) -> Any:
     def apply(current: Design) -> Design:
-        metrics = [*current.context.success_metrics, SuccessMetric(id=metric_id)]
+        metrics = [m for m in current.context.success_metrics if m.id != metric_id]
+        metrics.append(SuccessMetric(id=metric_id))  # upsert: ids are unique in a list
         if threshold is not None:
             metrics = [
                 m.model_copy(update={"target": f">= {threshold}"}) if m.id == metric_id else m

@@ -84,8 +84,9 @@ PARTLY_CHECKED: dict[str, str] = {
     "ARCH-008": "Least-privilege credentials are recognised by flagged words.",
     "ROLL-009": "Aborting after N consecutive metric-query errors has no field.",
     "MON-002": (
-        "The short confirm window (1/12 of the long one) has no field; the warning for paging "
-        "on raw thresholds only is not emitted, since an error rule cannot emit a warning."
+        "The short confirm window (1/12 of the long one) has no field. An SLO with no burn-rate "
+        "alert (paging on raw thresholds only, a warning in the catalog) is reported at the "
+        "rule's error severity, since a rule has one severity."
     ),
     "MON-008": "A missing label delay is not flagged.",
     "MON-009": (

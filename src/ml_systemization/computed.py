@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ml_systemization import stats
@@ -73,21 +73,29 @@ def compute_numbers(design: Design, settings: RuleSettings) -> dict[str, Any]:
         settings: The rule settings in effect for it (the server's, with `design.rule_settings`
             applied), as the rules were evaluated with.
     """
-    groups: dict[str, Any] = {
-        "metrics": _metrics(design, settings),
-        "slices": _slices(design, settings),
-        "stages": _keyed(stage_requirements(design, settings), STAGE_KEYS),
-        "triggers": _keyed(trigger_feasibility(design), TRIGGER_KEYS),
-        "signals": _signals(design, settings),
-        "slos": _keyed(burn_rates(design)),
-        "baseline": _baseline(design),
-        "architecture": _architecture(design, settings),
-        "cost": _cost(design, settings),
-        "rollout": _pick({"fwer": false_rollback_rate(design, settings)}),
-        "ab": _pick(ab_plan_numbers(design, settings) or {}, AB_KEYS),
-        "settings": _pick(settings.model_dump()),
-        "setting_defaults": _setting_defaults(settings),
+    builders: dict[str, Callable[[], Any]] = {
+        "metrics": lambda: _metrics(design, settings),
+        "slices": lambda: _slices(design, settings),
+        "stages": lambda: _keyed(stage_requirements(design, settings), STAGE_KEYS),
+        "triggers": lambda: _keyed(trigger_feasibility(design), TRIGGER_KEYS),
+        "signals": lambda: _signals(design, settings),
+        "slos": lambda: _keyed(burn_rates(design)),
+        "baseline": lambda: _baseline(design),
+        "architecture": lambda: _architecture(design, settings),
+        "cost": lambda: _cost(design, settings),
+        "rollout": lambda: _pick({"fwer": false_rollback_rate(design, settings)}),
+        "ab": lambda: _pick(ab_plan_numbers(design, settings) or {}, AB_KEYS),
+        "settings": lambda: _pick(settings.model_dump()),
+        "setting_defaults": lambda: _setting_defaults(settings),
     }
+    groups: dict[str, Any] = {}
+    for name, build in builders.items():
+        try:
+            groups[name] = build()
+        except (ArithmeticError, ValueError, RecursionError):
+            # Inputs too extreme for the arithmetic; the matching rule reports it as not
+            # evaluable, and the artifact shows the group without computed numbers.
+            groups[name] = None
     return {name: group for name, group in groups.items() if group}
 
 

@@ -152,10 +152,27 @@ def registry() -> dict[str, Rule]:
 
 
 def run_rule(rule_: Rule, design: Design, settings: RuleSettings) -> list[Finding]:
+    """Run one rule. A rule never takes a call down: inputs so extreme that its arithmetic
+    fails (overflow, a zero denominator, recursion) make it not evaluable, with that reason."""
     findings: list[Finding] = []
     waivers = design.waivers
     waiver = next((w for w in waivers if w.id == rule_.id), None) if waivers else None
-    for outcome in rule_.check(design, settings):
+    try:
+        outcomes = list(rule_.check(design, settings))
+    except (ArithmeticError, ValueError, RecursionError) as exc:
+        return [
+            Finding(
+                rule_id=rule_.id,
+                severity=rule_.severity,
+                step=rule_.area,
+                kind="not_evaluable",
+                paths=[],
+                message=f"Not evaluable: {rule_.title}: the inputs are out of range for its "
+                f"arithmetic ({type(exc).__name__}: {exc}).",
+                fix="Check the numbers this rule reads for unrealistic values.",
+            )
+        ]
+    for outcome in outcomes:
         if isinstance(outcome, Missing):
             needs = list(outcome.needs)
             findings.append(

@@ -10,9 +10,16 @@ server instructions. No two tools may carry the same description (tests/test_con
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 
@@ -51,13 +58,27 @@ def compact_schema(schema: dict[str, Any]) -> None:
                 prop["anyOf"] = [other, {"type": "null"}]
 
 
-MODEL_CONFIG = ConfigDict(extra="forbid", json_schema_extra=compact_schema)
+# Infinity and NaN are refused: JSON cannot carry them, so they would be stored as null.
+MODEL_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=compact_schema)
 
 
 class Model(BaseModel):
     """Base of every design model: unknown fields are errors, not silently dropped."""
 
     model_config = MODEL_CONFIG
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> Self:
+        """Items are addressed by id (upsert, remove, cross-references): an id appears once."""
+        for name in type(self).model_fields:
+            items = getattr(self, name)
+            if isinstance(items, list) and items and isinstance(items[0], Item):
+                seen: set[str] = set()
+                for item in items:
+                    if item.id in seen:
+                        raise ValueError(f"{name} has id {item.id!r} twice; ids must be unique")
+                    seen.add(item.id)
+        return self
 
 
 class Item(Model):
@@ -267,7 +288,9 @@ class FailureCategory(Item):
     slice_ids: list[Ident] = Field(default_factory=list)
     detector: Literal["programmatic", "judge", "human"] | None = None
     target_rate: Probability | None = Field(None, description="Max acceptable rate")
-    allowed_failures: Count | None = Field(None, description="Allowed in its slice")
+    allowed_failures: Annotated[int, Field(ge=0, le=5_000)] | None = Field(
+        None, description="Allowed in its slice"
+    )
 
 
 class Evaluation(Model):
@@ -603,3 +626,24 @@ class Design(Model):
     rule_settings: dict[str, float] = Field(
         default_factory=dict, description="Per-design overrides of the rule settings"
     )
+
+    @field_validator("rule_settings")
+    @classmethod
+    def _valid_rule_settings(cls, value: dict[str, float]) -> dict[str, float]:
+        """Only known settings with valid values, so a design can always be reviewed."""
+        from ml_systemization.settings import RuleSettings  # settings never imports model
+
+        unknown = sorted(set(value) - set(RuleSettings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown rule setting(s) {', '.join(unknown)}; known: "
+                f"{', '.join(RuleSettings.model_fields)}"
+            )
+        try:
+            RuleSettings.model_validate(value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{err['loc'][0]}: {err['msg']}" for err in exc.errors(include_url=False)
+            )
+            raise ValueError(f"invalid rule setting(s): {problems}") from None
+        return value

@@ -133,6 +133,8 @@ def _schema_problem(kind: str, schema: str | None) -> str | None:
             parsed = json.loads(schema)
         except json.JSONDecodeError as exc:
             return f"the JSON Schema does not parse ({exc.msg} at line {exc.lineno})"
+        except RecursionError:
+            return "the JSON Schema is nested too deeply to parse"
         if not isinstance(parsed, dict):
             return "the JSON Schema is not an object"
     if kind == "regex":
@@ -140,6 +142,8 @@ def _schema_problem(kind: str, schema: str | None) -> str | None:
             re.compile(schema)
         except re.error as exc:
             return f"the regex does not compile ({exc.msg})"
+        except (RecursionError, OverflowError):
+            return "the regex is nested too deeply to compile"
     return None
 
 
