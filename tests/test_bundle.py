@@ -248,7 +248,7 @@ async def test_with_an_export_folder_export_writes_a_new_folder_inside_it(tmp_pa
 
 @pytest.mark.parametrize(
     "requested",
-    ["..", "../x", "a/../../x", "/etc/ml-systemization", ".", "", "link/inside", "link"],
+    ["..", "../x", "a/../../x", "/etc/ml-systemization", "link/inside", "link"],
 )
 def test_export_paths_that_escape_the_folder_are_rejected(tmp_path: Path, requested: str) -> None:
     root = tmp_path / "exports"
@@ -312,3 +312,25 @@ async def test_the_cli_exports_to_a_folder_and_imports_it_back_losslessly(tmp_pa
     failed = run("import", str(broken), "--db", str(other_db))
     assert failed.returncode == 2
     assert "is not JSON" in failed.stderr
+
+
+def test_an_export_never_overwrites_and_reports_unusable_paths(tmp_path: Path) -> None:
+    from ml_systemization import bundle as bundles
+    from ml_systemization.errors import BundleError
+    from ml_systemization.examples import example_design
+
+    made = bundles.make_bundle(
+        example_design("fraud_scorer"), design_id="d-x", revision=1, artifacts={"one_pager": "# x"}
+    )
+    first = bundles.write_folder(made, tmp_path / "out")
+    assert [p.name for p in first] == ["design.json", "one_pager.md"]
+    with pytest.raises(BundleError, match="never overwrites"):
+        bundles.write_folder(made, tmp_path / "out")
+    assert (tmp_path / "out" / "one_pager.md").read_text(encoding="utf-8") == "# x"
+    for itself in (".", "", "sub/.."):
+        with pytest.raises(BundleError, match="names the export folder itself"):
+            bundles.export_target(tmp_path, itself)
+    with pytest.raises(BundleError, match="cannot be used"):
+        bundles.export_target(tmp_path, "a\x00b")
+    with pytest.raises(BundleError, match="outside the export folder"):
+        bundles.export_target(tmp_path, "../elsewhere")

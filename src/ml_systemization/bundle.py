@@ -134,19 +134,36 @@ def read_bundle(data: Any) -> Imported:
 def write_folder(bundle: Bundle, folder: Path) -> list[Path]:
     """Write ``design.json`` and one ``<artifact>.md`` per artifact into ``folder``.
 
+    Files are created exclusively: an existing file is never overwritten, so two exports that
+    race for one folder cannot mix their files (the second one fails).
+
     Returns:
         The files written.
+
+    Raises:
+        BundleError: A file exists already, or the folder cannot be written.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / DESIGN_FILE]
     document = bundle.model_dump(mode="json", exclude={"artifacts"})
-    written[0].write_text(
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    for name, markdown in bundle.artifacts.items():
-        path = folder / f"{name}.md"
-        path.write_text(markdown, encoding="utf-8")
-        written.append(path)
+    contents = {DESIGN_FILE: json.dumps(document, indent=2, ensure_ascii=False) + "\n"}
+    contents |= {f"{name}.md": markdown for name, markdown in bundle.artifacts.items()}
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for filename, text in contents.items():
+            path = folder / filename
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+            written.append(path)
+    except FileExistsError as exc:
+        raise BundleError(
+            f"{exc.filename} exists already; an export never overwrites files. Choose a new "
+            f"folder (written before stopping: {len(written)} file(s))."
+        ) from exc
+    except OSError as exc:
+        raise BundleError(
+            f"Cannot write the export to {folder}: {exc.strerror or exc} "
+            f"(written before stopping: {len(written)} file(s))."
+        ) from exc
     return written
 
 
@@ -177,14 +194,27 @@ def export_target(root: Path, requested: str) -> Path:
         BundleError: The path escapes ``root`` or names a non-empty folder or a file.
     """
     base = root.resolve()
-    candidate = Path(requested)
-    target = candidate.resolve() if candidate.is_absolute() else (base / candidate).resolve()
-    if target == base or not target.is_relative_to(base):
+    try:
+        candidate = Path(requested)
+        target = candidate.resolve() if candidate.is_absolute() else (base / candidate).resolve()
+        exists = target.exists()
+        occupied = exists and (not target.is_dir() or _has_entries(target))
+    except (OSError, ValueError) as exc:
+        raise BundleError(
+            f"Export path {requested!r} cannot be used ({exc}); pass a plain folder name "
+            "relative to the export folder."
+        ) from exc
+    if target == base:
+        raise BundleError(
+            f"Export path {requested!r} names the export folder itself; pass a new folder "
+            "name inside it, e.g. 'support-assistant-v3'."
+        )
+    if not target.is_relative_to(base):
         raise BundleError(
             f"Export path {requested!r} is outside the export folder {base}; pass a folder "
             "name relative to it, e.g. 'support-assistant-v3'."
         )
-    if target.exists() and (not target.is_dir() or _has_entries(target)):
+    if occupied:
         raise BundleError(
             f"Export path {requested!r} already exists and is not an empty folder; nothing "
             "was written. Choose a new folder name."

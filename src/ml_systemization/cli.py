@@ -65,6 +65,13 @@ def _key_values(model: type[_M], option: str, pairs: Sequence[str]) -> _M:
         raise MLSystemizationError(f"{option}: {problems}") from exc
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a revision number (1 or more)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ml-systemization",
@@ -135,7 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("design_id")
     export.add_argument("--out", metavar="DIR", required=True, help="output folder")
-    export.add_argument("--revision", type=int, help="revision to export (default: current)")
+    export.add_argument(
+        "--revision", type=_positive_int, help="revision to export (default: current)"
+    )
     imp = sub.add_parser(
         "import", parents=[common], help="create a design from an export folder or JSON file"
     )
@@ -293,7 +302,7 @@ def _transfer(settings: Settings, args: argparse.Namespace) -> int:
             print(record.id)
             return 0
         record = store.get(args.design_id)
-        revision = args.revision or record.revision
+        revision = record.revision if args.revision is None else args.revision
         design = (
             record.design if revision == record.revision else store.design_at(record.id, revision)
         )
