@@ -49,3 +49,19 @@ def test_allowed_failures_is_bounded_so_one_value_cannot_stall_the_rules() -> No
     data["evaluation"]["failure_taxonomy"][0]["allowed_failures"] = 1_000_000_000
     with pytest.raises(ValidationError, match="less than or equal to 5000"):
         Design.model_validate(data)
+
+
+def test_one_definition_of_calling_an_llm_serves_the_rules_and_the_quality_bar() -> None:
+    from ml_systemization.model import calls_llm
+    from ml_systemization.quality import quality_bar
+    from ml_systemization.rules.io_contract import uses_llm as io_uses_llm
+    from ml_systemization.rules.monitoring import uses_llm as monitoring_uses_llm
+
+    assert calls_llm(example_design("support_assistant"))
+    assert not calls_llm(example_design("fraud_scorer"))
+    generated_only = Design()
+    generated_only.io_contract.output.generated_text = True
+    for predicate in (calls_llm, io_uses_llm, monitoring_uses_llm):
+        assert predicate(generated_only)
+    fm2 = next(c for c in quality_bar(generated_only) if c.id == "FM-2")
+    assert "LLM in the path" in fm2.reason

@@ -647,3 +647,17 @@ class Design(Model):
             )
             raise ValueError(f"invalid rule setting(s): {problems}") from None
         return value
+
+
+def calls_llm(design: Design) -> bool:
+    """Whether the proposed system calls an LLM: any `architecture.llm` field is set, a component
+    is marked `is_llm`, or the output is model-generated text.
+
+    The one definition used by every rule and by the quality bar, so they never disagree.
+    """
+    arch = design.architecture
+    return (
+        any(value is not None for value in arch.llm.__dict__.values())
+        or any(c.is_llm for c in arch.components)
+        or bool(design.io_contract.output.generated_text)
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from ml_systemization.findings import Finding, evaluate
-from ml_systemization.model import MODEL_CONFIG, Design, Metric
+from ml_systemization.model import MODEL_CONFIG, Design, Metric, calls_llm
 from ml_systemization.settings import RuleSettings
 from ml_systemization.steps import STEPS, StepStatus, step_status
 
@@ -158,18 +158,8 @@ def _offline_only(d: Design) -> _Outcome:
     return _Outcome(True, reason + ".")
 
 
-def _uses_llm(d: Design) -> bool:
-    a = d.architecture
-    return bool(
-        a.llm.model
-        or any(c.is_llm for c in a.components)
-        or d.baseline.type == "simplest_llm"
-        or a.llm.input_tokens
-    )
-
-
 def _cost_budget(d: Design) -> _Outcome:
-    if not _uses_llm(d):
+    if not calls_llm(d):
         if d.context.cost_budget_month_usd is None:
             return _Outcome(False, "No monthly cost budget (context.cost_budget_month_usd).")
         return _Outcome(True, "No LLM in the path; a monthly budget is set.")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from ml_systemization import stats
 from ml_systemization.findings import Missing, Violation, rule
-from ml_systemization.model import Design, InputField, IOContract
+from ml_systemization.model import Design, InputField, IOContract, calls_llm
 from ml_systemization.settings import RuleSettings
 
 Outcome = Iterator[Violation | Missing]
@@ -58,13 +58,7 @@ def is_variable_length(type_: str | None) -> bool:
     return not _FIXED_SIZE.match(type_) and bool(_VARIABLE_SIZE.search(type_))
 
 
-def uses_llm(design: Design) -> bool:
-    arch = design.architecture
-    return bool(
-        arch.llm.model
-        or any(c.is_llm for c in arch.components)
-        or design.io_contract.output.generated_text
-    )
+uses_llm = calls_llm
 
 
 # --------------------------------------------------------------------------- IO-001

@@ -16,7 +16,7 @@ from typing import Any
 
 from ml_systemization import stats
 from ml_systemization.findings import Missing, Violation, per_design, rule
-from ml_systemization.model import Design, LLMSpec, Signal
+from ml_systemization.model import Design, Signal, calls_llm
 from ml_systemization.settings import RuleSettings
 
 Outcome = Iterator[Violation | Missing]
@@ -95,15 +95,8 @@ def join(items: Iterable[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-_NO_LLM = LLMSpec()
-
-
-@per_design
-def uses_llm(design: Design) -> bool:
-    """Whether the request path calls an LLM: any `architecture.llm` field set, or a component
-    marked `is_llm`."""
-    a = design.architecture
-    return a.llm != _NO_LLM or any(c.is_llm for c in a.components)
+# One definition of "calls an LLM" for every rule (model.calls_llm), memoized per evaluation.
+uses_llm = per_design(calls_llm)
 
 
 def signal_text(sig: Signal) -> str:
