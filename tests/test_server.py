@@ -417,7 +417,7 @@ async def test_a_warning_can_be_waived_with_a_reason_but_an_error_cannot(
         )
         roll006 = [f for f in waived["review"]["findings"] if f["rule_id"] == "ROLL-006"]
         assert roll006 and all(f["waived"] for f in roll006)
-        assert waived["review"]["counts"]["waived"] >= 1
+        assert waived["review"]["counts"]["waived"] == len(roll006)
         design = (await call(client, "get_design", {"design_id": design_id}))["design"]
         assert design["waivers"][0]["id"] == "ROLL-006"
         assert design["waivers"][0]["at"] is not None
