@@ -112,6 +112,15 @@ def test_an_unknown_design_id_is_a_clear_cli_error(tmp_path: Path) -> None:
     assert "No designs" in empty.stdout
 
 
+def test_serve_refuses_an_unusable_database_path_at_start(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = run("serve", "--db", str(blocker / "designs.sqlite3"), timeout=60)
+    assert proc.returncode == 2
+    assert "Cannot open the design database" in proc.stderr
+    assert "is a file, not a folder" in proc.stderr or "Not a directory" in proc.stderr
+
+
 def test_the_db_location_follows_the_environment_variable(tmp_path: Path) -> None:
     env = {**os.environ, "ML_SYSTEMIZATION_DB": str(tmp_path / "env.sqlite3")}
     proc = subprocess.run(

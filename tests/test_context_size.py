@@ -2,14 +2,16 @@
 
 Measured as a client receives it: the compact UTF-8 JSON of the in-memory client's
 ListToolsResult (docs/PERFORMANCE.md, "tools/list size"; `python tools/measure_context.py`
-prints the per-tool table). The snapshot tests/snapshots/tools_list.json shows every schema
-change in review; regenerate it with UPDATE_SNAPSHOTS=1.
+prints the per-tool table). What tools/list serves is the checked-in
+src/ml_systemization/server/published_tools.json, so every schema change shows in review;
+regenerate it with `python -m ml_systemization.server.published --write`.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator  # a dependency of mcp
 from mcp import Client
-from mcp.server import MCPServer
 
 from ml_systemization.examples import EXAMPLES, load_example
-from ml_systemization.server import build_server
+from ml_systemization.server import build_server, published
 from ml_systemization.settings import Settings
 from ml_systemization.steps import STEPS
 from ml_systemization.toolschema import compact_tool_schema
@@ -33,8 +34,6 @@ from ml_systemization.toolschema import compact_tool_schema
 LIMIT_BYTES = 55 * 1024
 GOAL_BYTES = 32 * 1024
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 pytestmark = pytest.mark.anyio
 
@@ -84,20 +83,6 @@ def keywords(schema: Any) -> set[str]:
     return found
 
 
-def readable(value: Any, indent: str = "") -> str:
-    """JSON with one line per leaf schema (a line per value only where it would not fit), so
-    a schema change shows as a one-line diff."""
-    line = json.dumps(value, ensure_ascii=False)
-    if len(indent) + len(line) <= 100 or not isinstance(value, dict | list) or not value:
-        return line
-    inner = indent + "  "
-    if isinstance(value, dict):
-        parts = [f"{inner}{json.dumps(k)}: {readable(v, inner)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(parts) + "\n" + indent + "}"
-    parts = [inner + readable(v, inner) for v in value]
-    return "[\n" + ",\n".join(parts) + "\n" + indent + "]"
-
-
 @pytest.fixture
 def export_settings(tmp_path: Path) -> Settings:
     return Settings(db_path=tmp_path / "designs.sqlite3", export_dir=tmp_path / "exports")
@@ -137,15 +122,55 @@ async def test_every_tool_has_typed_input_and_output_schemas(settings: Settings)
         assert "title" not in keywords(tool["inputSchema"]) | keywords(output), tool["name"]
 
 
-async def test_the_published_schemas_match_the_snapshot(settings: Settings) -> None:
-    tools = (await listed_tools(settings))["tools"]
-    text = readable(tools) + "\n"
-    if UPDATE:
-        SNAPSHOT.write_text(text, encoding="utf-8")
-    assert SNAPSHOT.exists(), f"{SNAPSHOT.name} is missing; run the tests with UPDATE_SNAPSHOTS=1"
-    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
-        "the published tool schemas changed; check the diff and run with UPDATE_SNAPSHOTS=1"
+def test_the_published_definitions_are_what_the_registered_tools_generate() -> None:
+    """tools/list serves published_tools.json: it must be the registered tools, compacted."""
+    fresh = published.render(published.generate())
+    assert fresh == published.PUBLISHED_FILE.read_text(encoding="utf-8"), (
+        f"the tools changed but {published.PUBLISHED_FILE.name} did not: check the schema "
+        f"diff, then run {published.REGENERATE}"
     )
+
+
+async def test_tools_list_serves_the_published_definitions_of_the_registered_tools(
+    settings: Settings, export_settings: Settings
+) -> None:
+    for configured in (settings, export_settings):
+        server = build_server(configured)
+        served = (await listed_tools(configured))["tools"]
+        registered = await server.registered_tools()  # type: ignore[attr-defined]
+        assert served == [
+            published.lean(tool).model_dump(mode="json", by_alias=True, exclude_none=True)
+            for tool in registered
+        ]
+
+
+def test_starting_and_listing_tools_loads_no_design_model() -> None:
+    """Start-up imports only what initialize and tools/list need (docs/PERFORMANCE.md)."""
+    script = (
+        "import sys, anyio\n"
+        "from pathlib import Path\n"
+        "from mcp import Client\n"
+        "from ml_systemization.server import build_server\n"
+        "from ml_systemization.settings import Settings\n"
+        "async def main():\n"
+        "    server = build_server(Settings(db_path=Path(sys.argv[1])))\n"
+        "    async with Client(server) as client:\n"
+        "        assert len((await client.list_tools()).tools) > 20\n"
+        "        await client.list_prompts()\n"
+        "        await client.list_resource_templates()\n"
+        "anyio.run(main)\n"
+        "heavy = ('model', 'store', 'steps', 'findings', 'render', 'server.tools', 'rules')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jinja2') or any(\n"
+        "    m == 'ml_systemization.' + h for h in heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, ":memory:"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 # --------------------------------------------------------------------------- truthful schemas
@@ -182,7 +207,7 @@ async def test_lean_input_schemas_judge_arguments_as_the_generated_ones_do(
     """The published schema accepts and rejects what the SDK-generated one (pydantic's, which
     the server validates with) does, on the shipped examples and a few thousand variants."""
     server = build_server(settings)
-    full = {t.name: t.input_schema for t in await MCPServer.list_tools(server)}
+    full = {t.name: t.input_schema for t in await server.registered_tools()}
     lean = {t.name: t.input_schema for t in await server.list_tools()}
     cases: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for name in EXAMPLES:

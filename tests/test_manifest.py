@@ -17,9 +17,9 @@ import pytest
 from mcp import Client
 
 from ml_systemization import __version__, cli
+from ml_systemization.locations import DB_ENV_VAR, default_db_path
 from ml_systemization.server import SERVER_NAME, build_server
 from ml_systemization.settings import Settings
-from ml_systemization.store import DB_ENV_VAR, default_db_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = ROOT / "manifest.json"

@@ -34,6 +34,8 @@ def test_the_wheel_contains_every_template_and_example(wheel: Path) -> None:
         assert f"ml_systemization/templates/{artifact}.md.j2" in names
     assert any(n.startswith("ml_systemization/examples/") and n.endswith(".json") for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)
+    # tools/list is served from it (ml_systemization/server/published.py).
+    assert "ml_systemization/server/published_tools.json" in names
 
 
 def test_every_template_loads_and_renders_from_the_installed_package(
@@ -55,6 +57,8 @@ def test_every_template_loads_and_renders_from_the_installed_package(
         "renderer = r.Renderer()\n"
         "out = renderer.render_all(example_design('fraud_scorer'), design_id='d-x', revision=1)\n"
         "print(len(out), min(len(t) for t in out.values()))\n"
+        "from ml_systemization.server.published import tool_definitions\n"
+        "assert len(tool_definitions(export_dir=False)) > 20\n"
     )
     proc = subprocess.run(
         [sys.executable, "-s", "-c", script],

@@ -23,13 +23,13 @@ from ml_systemization.errors import (
     StaleRevisionError,
     StoreError,
 )
+from ml_systemization.locations import default_db_path
 from ml_systemization.model import SCHEMA_VERSION, Context, Design, SuccessMetric
 from ml_systemization.store import (
     DESIGN_UPGRADES,
     MIGRATIONS,
     DesignStore,
     SQLiteStore,
-    default_db_path,
     migrate_design,
 )
 

@@ -604,12 +604,18 @@ async def listing():
     async with Client(server) as client:
         t = time.perf_counter()
         await client.list_tools()
-        return t, time.perf_counter()
-t4, t5 = anyio.run(listing)
+        t_listed = time.perf_counter()
+        await client.call_tool("start_design", {"feature": "first"})
+        t_first = time.perf_counter()
+        await client.call_tool("start_design", {"feature": "second"})
+        return t, t_listed, t_first, time.perf_counter()
+t4, t5, t6, t7 = anyio.run(listing)
 print(json.dumps({"import mcp.server": t1 - t0, "import the package (beyond mcp)": t2 - t1,
                   "build the server": t3 - t2,
-                  "connect in-memory (lifespan: store, renderer)": t4 - t3,
-                  "tools/list in-memory": t5 - t4}))
+                  "connect in-memory (lifespan)": t4 - t3,
+                  "tools/list in-memory": t5 - t4,
+                  "first tool call (start_design: registers the tools, opens the store)": t6 - t5,
+                  "second tool call (start_design)": t7 - t6}))
 """
 
 _PHASES_BARE = """

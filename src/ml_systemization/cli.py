@@ -30,7 +30,7 @@ _M = TypeVar("_M", RuleSettings, Limits)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from ml_systemization.store import default_db_path
+    from ml_systemization.locations import default_db_path
 
     templates = args.templates or os.environ.get("ML_SYSTEMIZATION_TEMPLATES")
     if args.retention_days < 0:
@@ -179,8 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ml_systemization.locations import probe_writable
     from ml_systemization.server import build_server
 
+    # The store opens on the first call; an unusable path should stop the server now.
+    probe_writable(settings.db_path)
     server = build_server(settings)
     if args.transport == "stdio":
         server.run()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-import os
 import secrets
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,12 +26,10 @@ from ml_systemization.errors import (
     StoreError,
 )
 from ml_systemization.limits import check_document
+from ml_systemization.locations import DB_ENV_VAR, probe_writable
 from ml_systemization.model import MODEL_CONFIG, SCHEMA_VERSION, Design
 from ml_systemization.settings import DEFAULT_RETENTION_DAYS, Limits
 
-APP_DIR = "ml-systemization"
-DB_FILENAME = "designs.sqlite3"
-DB_ENV_VAR = "ML_SYSTEMIZATION_DB"
 BUSY_TIMEOUT_MS = 10_000
 # A revision stores the full document every CHECKPOINT_EVERY revisions (1, 17, 33, ...) and a
 # field-level diff from the previous revision always, so rebuilding any revision applies at
@@ -197,33 +193,6 @@ class DesignStore(Protocol):
     def close(self) -> None: ...
 
 
-def default_db_path() -> Path:
-    """Where designs are stored unless the caller says otherwise.
-
-    Returns:
-        ``$ML_SYSTEMIZATION_DB`` if set; else ``designs.sqlite3`` in an ``ml-systemization``
-        folder under ``$XDG_DATA_HOME``, or under the platform's per-user data folder
-        (``~/.local/share``, ``%LOCALAPPDATA%``, ``~/Library/Application Support``).
-    """
-    explicit = os.environ.get(DB_ENV_VAR)
-    if explicit:
-        return Path(explicit).expanduser()
-    return _user_data_dir() / APP_DIR / DB_FILENAME
-
-
-def _user_data_dir() -> Path:
-    xdg = os.environ.get("XDG_DATA_HOME")
-    # The XDG spec says a relative value is invalid and must be ignored.
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg)
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        return Path(local) if local else Path.home() / "AppData" / "Local"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    return Path.home() / ".local" / "share"
-
-
 def migrate_design(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a stored design document up to the current ``SCHEMA_VERSION``.
 
@@ -295,7 +264,7 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if isinstance(self.path, Path):
-            _probe_writable(self.path)
+            probe_writable(self.path)
         try:
             # isolation_level=None: the sqlite3 module never opens transactions on its own;
             # each method says BEGIN IMMEDIATE/COMMIT/ROLLBACK itself. check_same_thread=False
@@ -786,26 +755,6 @@ class SQLiteStore:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _probe_writable(path: Path) -> None:
-    """Create the parent folders and the file, so a failure carries the OS reason.
-
-    sqlite3 reports every such failure as "unable to open database file"; the OS error says
-    which folder is missing, read-only or a file.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
-    except OSError as exc:
-        if isinstance(exc, FileExistsError):  # from mkdir: the name is taken by a file
-            reason = f"{exc.filename} is a file, not a folder"
-        else:
-            reason = f"{exc.strerror or exc} ({exc.filename or path})"
-        raise StoreError(
-            f"Cannot open the design database {path}: {reason}. Set {DB_ENV_VAR} to a "
-            "writable file path."
-        ) from exc
 
 
 def _migrate(conn: sqlite3.Connection, path: Path | str) -> None:

@@ -28,9 +28,9 @@ from ml_systemization.model import (
     Signal,
     SLOSpec,
 )
+from ml_systemization.names import VIEW_NAMES, ViewName
 
-ViewName = Literal["observability", "orchestration"]
-VIEWS: tuple[ViewName, ...] = ("observability", "orchestration")
+VIEWS = VIEW_NAMES
 VIEW_VERSION = 1
 
 

@@ -1,55 +1,39 @@
-"""build_server(settings) -> MCPServer: tools, resources, prompt. The only module importing mcp."""
+"""The server's tools: typed inputs, thin handlers over the store, the steps and the rules.
+
+Imported on the first tool call (`app._Server._ensure_tools`), not at start-up: it loads the
+design models, the rules, the store and the renderer.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import inspect
-import json
 import typing
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from mcp import MCPError
 from mcp.server import MCPServer
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, authenticated_principal
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import (
-    INVALID_PARAMS,
-    CallToolResult,
-    Completion,
-    CompletionArgument,
-    CompletionContext,
-    GetPromptResult,
-    InputRequiredResult,
-    PromptReference,
-    ResourceTemplateReference,
-    TextContent,
-    Tool,
     ToolAnnotations,
 )
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
 
-from ml_systemization import __version__, history
 from ml_systemization import bundle as bundles
+from ml_systemization import history
 from ml_systemization.artifacts import render_design
 from ml_systemization.errors import (
-    DesignDeletedError,
-    DesignNotFoundError,
-    LimitExceededError,
     MLSystemizationError,
-    TemplateError,
 )
 from ml_systemization.findings import step_feedback
-from ml_systemization.limits import check_arguments, json_size
+from ml_systemization.limits import check_arguments
 from ml_systemization.model import MODEL_CONFIG, Design
 from ml_systemization.model import Context as DesignContext
+from ml_systemization.names import ViewName
 from ml_systemization.patch import patch_model
 from ml_systemization.quality import review
-from ml_systemization.render import Renderer
 from ml_systemization.results import (
     Artifact,
     DesignList,
@@ -67,6 +51,7 @@ from ml_systemization.results import (
     TemplateOut,
     WriteResult,
 )
+from ml_systemization.server.app import AppState, SchemaName, state_of
 from ml_systemization.settings import RuleSettings, Settings, effective_rule_settings
 from ml_systemization.steps import (
     ARTIFACTS,
@@ -80,31 +65,10 @@ from ml_systemization.steps import (
     next_step,
     step_status,
 )
-from ml_systemization.store import DesignRecord, SQLiteStore
-from ml_systemization.toolschema import compact_tool_schema
+from ml_systemization.store import DesignRecord
 from ml_systemization.upstream import normalize_context
-from ml_systemization.views import VIEWS, ViewName, build_view, view_schema
+from ml_systemization.views import build_view, view_schema
 from ml_systemization.waivers import apply_review_options
-
-SERVER_NAME = "ml-systemization"
-
-INSTRUCTIONS = """\
-Designs an ML/LLM feature for production in seven steps; each step tool fills one section of a
-persistent design. Start with start_design and pass the design_id it returns to every other call.
-1 choose_baseline  2 define_io_contract  3 build_evaluation  4 design_architecture
-5 plan_rollout  6 define_monitoring  7 define_iteration_loop, then describe_feature_card.
-Step tools and update_context take a partial section: fields not sent are kept, null clears a
-field, list items are upserted by id (unsent item fields are kept), unknown fields are rejected.
-`remove` deletes list items or map keys by "<path>/<id>", e.g. "metrics/bleu",
-"golden_set.slices/es-ES", "scores/bleu". expected_revision makes a write fail, storing
-nothing, unless the design is still at that revision (get_design gives it): pass it when others
-may edit. An omitted revision means the current one. Units are in field names (_ms, _s,
-_min minutes, _h, _d and _days, _usd, _mtok per 1M tokens); shares, fractions and rates are 0..1.
-Every step result lists what the step still lacks, the findings (numbers-based checks) and the
-next step. review_design gives the quality bar and `ready`; render_artifacts returns the seven
-markdown artifacts. Every change is a revision (design_history, diff_design, revert_design).
-export_design/import_design move a design between tools; get_design_view gives the
-observability or orchestration view for downstream agents."""
 
 ArtifactName = Literal[
     "one_pager",
@@ -125,7 +89,6 @@ ExpectedRevision = Annotated[int | None, Field(ge=1)]
 Removals = list[str]
 Revision = Annotated[int, Field(ge=1)]
 OptionalRevision = Annotated[int | None, Field(ge=1)]
-SchemaName = Literal["design", "observability", "orchestration"]
 
 
 if TYPE_CHECKING:
@@ -151,15 +114,6 @@ SeedContext = Annotated[
         }
     ),
 ]
-
-
-@dataclass
-class AppState:
-    """What the lifespan hands every handler."""
-
-    settings: Settings
-    store: SQLiteStore
-    renderer: Renderer
 
 
 class WaiverIn(BaseModel):
@@ -207,10 +161,6 @@ def _tool_errors() -> Iterator[None]:
         raise ToolError(f"Invalid change, nothing was stored: {problems}") from exc
 
 
-def _state(ctx: Context[AppState]) -> AppState:
-    return ctx.request_context.lifespan_context
-
-
 def _check_request(
     ctx: Context[AppState], allowed: set[str], tool: str, *, check_fields: bool = True
 ) -> None:
@@ -227,7 +177,7 @@ def _check_request(
         )
     if check_fields:
         with _tool_errors():
-            check_arguments(sent, _state(ctx).settings.limits)
+            check_arguments(sent, state_of(ctx).settings.limits)
 
 
 def _actor(ctx: Context[AppState]) -> str | None:
@@ -302,7 +252,7 @@ def _apply(
     expected_revision: int | None,
 ) -> StepResult:
     """Apply one change in one transaction and report on it."""
-    state = _state(ctx)
+    state = state_of(ctx)
     seen: list[Design] = []
 
     def change(design: Design) -> Design:
@@ -412,7 +362,7 @@ def _register_design_tools(server: MCPServer) -> None:
     ) -> StepResult:
         """Create a design and return its design_id; pass upstream context if you have it."""
         _check_request(ctx, {"feature", "context"}, "start_design")
-        state = _state(ctx)
+        state = state_of(ctx)
         with _tool_errors():
             design = apply_change(Design(), "context", context)
             design = apply_change(design, "context", ContextPatch(feature=feature))
@@ -450,7 +400,7 @@ def _register_design_tools(server: MCPServer) -> None:
     def get_design(design_id: DesignId, ctx: Context[AppState]) -> DesignView:
         """The whole current design and its revision."""
         with _tool_errors():
-            record = _state(ctx).store.get(design_id)
+            record = state_of(ctx).store.get(design_id)
         return DesignView(
             design_id=record.id,
             revision=record.revision,
@@ -469,7 +419,7 @@ def _register_design_tools(server: MCPServer) -> None:
     ) -> DesignList:
         """Stored designs, most recently updated first."""
         with _tool_errors():
-            summaries, total = _state(ctx).store.list(
+            summaries, total = state_of(ctx).store.list(
                 limit=limit, offset=offset, query=query, include_deleted=include_deleted
             )
         return DesignList(
@@ -489,7 +439,7 @@ def _register_design_tools(server: MCPServer) -> None:
     @server.tool(title="Review a design", annotations=READ_ONLY)
     def review_design(design_id: DesignId, ctx: Context[AppState]) -> ReviewResult:
         """Quality bar, step status, all findings and whether the design is ready."""
-        state = _state(ctx)
+        state = state_of(ctx)
         with _tool_errors():
             record = state.store.get(design_id)
         return ReviewResult(
@@ -520,7 +470,7 @@ def _register_design_tools(server: MCPServer) -> None:
             {"design_id", "waive", "unwaive", "settings", "expected_revision"},
             "configure_review",
         )
-        state = _state(ctx)
+        state = state_of(ctx)
         actor = _actor(ctx)
         overrides = settings.model_dump(exclude_unset=True) if settings is not None else {}
         with _tool_errors():
@@ -556,10 +506,10 @@ def _register_design_tools(server: MCPServer) -> None:
         names: Annotated[list[ArtifactName] | None, Field(description="Default: all seven")] = None,
     ) -> RenderResult:
         """Render the design's markdown artifacts (unfilled fields show which tool fills them)."""
-        state = _state(ctx)
+        state = state_of(ctx)
         with _tool_errors():
             record = state.store.get(design_id)
-            rendered = _render(state, record, names or ARTIFACTS)
+            rendered = render_record(state, record, names or ARTIFACTS)
         artifacts = [
             Artifact(name=name, uri=f"design://{record.id}/artifacts/{name}", markdown=markdown)
             for name, markdown in rendered.items()
@@ -570,13 +520,13 @@ def _register_design_tools(server: MCPServer) -> None:
     def list_templates(ctx: Context[AppState]) -> TemplateList:
         """The artifact templates, each built in or overridden."""
         with _tool_errors():
-            infos = _state(ctx).renderer.list_templates()
+            infos = state_of(ctx).renderer.list_templates()
         return TemplateList(templates=[TemplateOut(name=i.name, source=i.source) for i in infos])
 
     @server.tool(title="Get a template", annotations=READ_ONLY)
     def get_template(name: ArtifactName, ctx: Context[AppState]) -> TemplateOut:
         """One raw Jinja2 artifact template (also resource template://{name})."""
-        renderer = _state(ctx).renderer
+        renderer = state_of(ctx).renderer
         with _tool_errors():
             info = next(i for i in renderer.list_templates() if i.name == name)
             return TemplateOut(name=name, source=info.source, text=renderer.template_source(name))
@@ -622,7 +572,7 @@ def _register_history_tools(server: MCPServer) -> None:
     ) -> HistoryResult:
         """A design's revisions, newest first: time, tool, actor, fields changed."""
         with _tool_errors():
-            entries, current = _state(ctx).store.revisions(design_id, limit=limit, offset=offset)
+            entries, current = state_of(ctx).store.revisions(design_id, limit=limit, offset=offset)
         return HistoryResult(
             design_id=design_id,
             revision=current,
@@ -649,7 +599,7 @@ def _register_history_tools(server: MCPServer) -> None:
     ) -> DiffResult:
         """Field-level changes between two revisions, each with a readable summary line."""
         with _tool_errors():
-            changes, target = _state(ctx).store.diff(design_id, from_revision, to_revision)
+            changes, target = state_of(ctx).store.diff(design_id, from_revision, to_revision)
         return DiffResult(
             design_id=design_id,
             from_revision=from_revision,
@@ -668,7 +618,7 @@ def _register_history_tools(server: MCPServer) -> None:
         """Restore the content of an earlier revision as a new revision; nothing is deleted."""
         _check_request(ctx, {"design_id", "to_revision", "expected_revision"}, "revert_design")
         with _tool_errors():
-            record, changes = _state(ctx).store.revert(
+            record, changes = state_of(ctx).store.revert(
                 design_id, to_revision, actor=_actor(ctx), expected_revision=expected_revision
             )
         return WriteResult(
@@ -687,7 +637,7 @@ def _register_history_tools(server: MCPServer) -> None:
     ) -> WriteResult:
         """Move a design out of listings; restore_design brings it back within retention."""
         _check_request(ctx, {"design_id", "expected_revision"}, "delete_design")
-        state = _state(ctx)
+        state = state_of(ctx)
         with _tool_errors():
             record = state.store.delete(
                 design_id, actor=_actor(ctx), expected_revision=expected_revision
@@ -711,7 +661,7 @@ def _register_history_tools(server: MCPServer) -> None:
         """Bring back a deleted design, within the retention period."""
         _check_request(ctx, {"design_id", "expected_revision"}, "restore_design")
         with _tool_errors():
-            record = _state(ctx).store.restore(
+            record = state_of(ctx).store.restore(
                 design_id, actor=_actor(ctx), expected_revision=expected_revision
             )
         return WriteResult(
@@ -736,7 +686,7 @@ def _register_history_tools(server: MCPServer) -> None:
                 "cannot be undone: check the id with list_designs(include_deleted=true)."
             )
         with _tool_errors():
-            removed = _state(ctx).store.purge(design_id)
+            removed = state_of(ctx).store.purge(design_id)
         return WriteResult(
             design_id=design_id,
             revision=None,
@@ -753,7 +703,7 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
     def export(
         ctx: Context[AppState], design_id: str, revision: int | None, path: str | None
     ) -> ExportResult:
-        state = _state(ctx)
+        state = state_of(ctx)
         with _tool_errors():
             record = state.store.get(design_id)
             number = revision or record.revision
@@ -830,7 +780,7 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
         _check_request(
             ctx, {"bundle", "design_id", "expected_revision"}, "import_design", check_fields=False
         )
-        state = _state(ctx)
+        state = state_of(ctx)
         actor = _actor(ctx)
         with _tool_errors():
             imported = bundles.read_bundle(bundle)
@@ -883,7 +833,7 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
         name: SchemaName = "design",
     ) -> dict[str, Any]:
         """The JSON Schema of the design or of a view (also resources schema://...)."""
-        return _schema(name)
+        return schema_document(name)
 
     @server.tool(title="Get a view of a design", annotations=READ_ONLY)
     def get_design_view(
@@ -891,22 +841,22 @@ def _register_handoff_tools(server: MCPServer, settings: Settings) -> None:
     ) -> dict[str, Any]:
         """A design's observability or orchestration view (schema: schema://views/<view>)."""
         with _tool_errors():
-            record = _state(ctx).store.get(design_id)
-        return _view(record, view)
+            record = state_of(ctx).store.get(design_id)
+        return view_document(record, view)
 
 
-def _schema(name: SchemaName) -> dict[str, Any]:
+def schema_document(name: SchemaName) -> dict[str, Any]:
     if name == "design":
         return Design.model_json_schema()
     return view_schema(name)
 
 
-def _view(record: DesignRecord, view: ViewName) -> dict[str, Any]:
+def view_document(record: DesignRecord, view: ViewName) -> dict[str, Any]:
     built = build_view(view, record.design, design_id=record.id, revision=record.revision)
     return built.model_dump(mode="json")
 
 
-def _render(state: AppState, record: DesignRecord, names: Sequence[str]) -> dict[str, str]:
+def render_record(state: AppState, record: DesignRecord, names: Sequence[str]) -> dict[str, str]:
     return render_design(
         state.renderer,
         record.design,
@@ -915,95 +865,6 @@ def _render(state: AppState, record: DesignRecord, names: Sequence[str]) -> dict
         rules=_rules(state, record.design),
         names=names,
     )
-
-
-# --------------------------------------------------------------------------- resources, prompt
-
-
-def _register_resources(server: MCPServer) -> None:
-    @server.resource(
-        "template://{name}",
-        name="template",
-        title="Artifact template",
-        description="Raw Jinja2 markdown template of one artifact",
-        mime_type="text/markdown",
-    )
-    def template_resource(name: str, ctx: Context[AppState]) -> str:
-        try:
-            return _state(ctx).renderer.template_source(name)
-        except TemplateError as exc:
-            raise ResourceNotFoundError(str(exc)) from exc
-
-    @server.resource(
-        "design://{design_id}",
-        name="design",
-        title="Design",
-        description="The whole design as JSON",
-        mime_type="application/json",
-    )
-    def design_resource(design_id: str, ctx: Context[AppState]) -> str:
-        record = _resource_record(ctx, design_id)
-        return json.dumps(
-            {
-                "design_id": record.id,
-                "revision": record.revision,
-                "design": record.design.model_dump(mode="json"),
-            },
-            indent=2,
-        )
-
-    @server.resource(
-        "design://{design_id}/artifacts/{name}",
-        name="artifact",
-        title="Rendered artifact",
-        description="One artifact of a design, rendered to markdown",
-        mime_type="text/markdown",
-    )
-    def artifact_resource(design_id: str, name: str, ctx: Context[AppState]) -> str:
-        state = _state(ctx)
-        if name not in ARTIFACTS:
-            raise ResourceNotFoundError(
-                f"Unknown artifact {name!r}; use one of {', '.join(ARTIFACTS)}."
-            )
-        record = _resource_record(ctx, design_id)
-        return _render(state, record, [name])[name]
-
-    @server.resource(
-        "design://{design_id}/views/{view}",
-        name="design_view",
-        title="Design view",
-        description="Observability or orchestration view of a design (schema://views/{view})",
-        mime_type="application/json",
-    )
-    def view_resource(design_id: str, view: str, ctx: Context[AppState]) -> str:
-        if view not in VIEWS:
-            raise ResourceNotFoundError(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.")
-        record = _resource_record(ctx, design_id)
-        return json.dumps(_view(record, view), indent=2)
-
-    def schema_resource(name: SchemaName) -> Callable[[], str]:
-        return lambda: json.dumps(_schema(name), indent=2)
-
-    for name, uri in [
-        ("design", "schema://design"),
-        ("observability", "schema://views/observability"),
-        ("orchestration", "schema://views/orchestration"),
-    ]:
-        server.resource(
-            uri,
-            name=f"schema_{name}",
-            title=f"JSON Schema: {name}",
-            description=f"JSON Schema of the {name} document"
-            + ("" if name == "design" else " view"),
-            mime_type="application/schema+json",
-        )(schema_resource(typing.cast(SchemaName, name)))
-
-
-def _resource_record(ctx: Context[AppState], design_id: str) -> DesignRecord:
-    try:
-        return _state(ctx).store.get(design_id)
-    except (DesignNotFoundError, DesignDeletedError) as exc:
-        raise ResourceNotFoundError(str(exc)) from exc
 
 
 AGENT_PROMPT = """\
@@ -1027,148 +888,17 @@ After each call, read `missing` and `findings`: fix errors before moving on, and
 warning you keep to the user."""
 
 
-def _register_prompt(server: MCPServer) -> None:
+def prompt_text(feature: str) -> str:
+    """The agent prompt for one feature, with the step tools in procedure order."""
     steps = "\n".join(
         f"{step.number + 1}. {step.tool}: {STEP_DESCRIPTIONS[step.key]}" for step in PROCEDURE
     )
-
-    @server.prompt(
-        name="ml_systemization",
-        title="Design an ML/LLM feature for production",
-        description="Walk the seven steps for a feature and produce the seven artifacts",
-    )
-    def ml_systemization(
-        feature: Annotated[str, Field(description="The ML/LLM feature to design")],
-    ) -> str:
-        return AGENT_PROMPT.format(feature=feature, steps=steps)
+    return AGENT_PROMPT.format(feature=feature, steps=steps)
 
 
-def _register_completions(server: MCPServer) -> None:
-    @server.completion()  # type: ignore[untyped-decorator,no-untyped-call]  # untyped in the SDK
-    async def complete(
-        ref: PromptReference | ResourceTemplateReference,
-        argument: CompletionArgument,
-        context: CompletionContext | None,
-    ) -> Completion | None:
-        if argument.name == "name":  # template://{name} and design://{id}/artifacts/{name}
-            return Completion(values=[a for a in ARTIFACTS if a.startswith(argument.value)])
-        if argument.name == "view":  # design://{id}/views/{view}
-            return Completion(values=[v for v in VIEWS if v.startswith(argument.value)])
-        return None
-
-
-# --------------------------------------------------------------------------- factory
-
-
-class _Server(MCPServer):
-    """MCPServer that publishes lean tool schemas and reports a bad prompts/get request as
-    Invalid params (-32602).
-
-    tools/list: the SDK publishes the pydantic-generated schemas; every byte of them is paid
-    for in every conversation, so `list_tools` publishes `toolschema.compact_tool_schema` of
-    each (same types and constraints; the models still validate every call).
-
-    prompts/get: the SDK turns an unknown prompt or a missing argument into an internal error
-    (code 0 or -32603) and logs a traceback; a client deserves to be told what it sent wrong.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Tool name -> (the SDK's tool, its lean copy): compacted once per registered schema.
-        self._lean: dict[str, tuple[Tool, Tool]] = {}
-
-    async def list_tools(self) -> list[Tool]:
-        listed = []
-        for tool in await super().list_tools():
-            cached = self._lean.get(tool.name)
-            if cached is None or cached[0] != tool:
-                lean = tool.model_copy(
-                    update={
-                        "input_schema": compact_tool_schema(tool.input_schema),
-                        "output_schema": compact_tool_schema(tool.output_schema, output=True)
-                        if tool.output_schema is not None
-                        else None,
-                    }
-                )
-                cached = self._lean[tool.name] = (tool, lean)
-            listed.append(cached[1])
-        return listed
-
-    async def get_prompt(
-        self,
-        name: str,
-        arguments: dict[str, Any] | None = None,
-        context: Context[Any] | None = None,
-    ) -> GetPromptResult | InputRequiredResult:
-        prompts = {p.name: p for p in await self.list_prompts()}
-        prompt = prompts.get(name)
-        if prompt is None:
-            raise MCPError(
-                code=INVALID_PARAMS,
-                message=f"Unknown prompt {name!r}; available: {', '.join(sorted(prompts))}.",
-            )
-        sent = arguments or {}
-        missing = [a.name for a in prompt.arguments or [] if a.required and not sent.get(a.name)]
-        if missing:
-            raise MCPError(
-                code=INVALID_PARAMS,
-                message=f"Prompt {name!r} needs argument(s): {', '.join(missing)}.",
-            )
-        return await super().get_prompt(name, arguments, context)
-
-
-class _ArgumentSizeLimit:
-    """Refuse a tools/call whose arguments exceed max_argument_bytes before the SDK validates
-    them against the tool's models: the call fails as a tool error naming the size."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    async def __call__(
-        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
-    ) -> HandlerResult:
-        if ctx.method == "tools/call" and ctx.params:
-            size = json_size(ctx.params.get("arguments") or {})
-            if size > self.limit:
-                error = LimitExceededError(
-                    "The arguments of this call", size, self.limit, "max_argument_bytes", "bytes"
-                )
-                name = ctx.params.get("name")
-                return CallToolResult(
-                    content=[
-                        TextContent(type="text", text=f"Error executing tool {name}: {error}")
-                    ],
-                    is_error=True,
-                )
-        return await call_next(ctx)
-
-
-def build_server(settings: Settings) -> MCPServer:
-    """A fresh server; state (the store) lives in its lifespan, keyed by design_id."""
-
-    @asynccontextmanager
-    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        store = SQLiteStore(
-            settings.db_path, limits=settings.limits, retention_days=settings.retention_days
-        )
-        try:
-            yield AppState(settings, store, Renderer(settings.templates_dir))
-        finally:
-            store.close()
-
-    server = _Server(
-        SERVER_NAME,
-        title="ML Systemization",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        middleware=[_ArgumentSizeLimit(settings.limits.max_argument_bytes)],
-    )
+def register_tools(server: MCPServer, settings: Settings) -> None:
+    """Register every tool on `server`."""
     _register_design_tools(server)
     _register_step_tools(server)
     _register_history_tools(server)
     _register_handoff_tools(server, settings)
-    _register_resources(server)
-    _register_prompt(server)
-    _register_completions(server)
-    return server
