@@ -21,6 +21,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +213,7 @@ def _free_port() -> int:
         return port
 
 
-def _start_http_server(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start_http_server(db: Path, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
     for _ in range(3):
         port = _free_port()
         with log.open("wb") as out:
@@ -227,6 +229,7 @@ def _start_http_server(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], in
                     str(port),
                     "--db",
                     str(db),
+                    *options,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -279,6 +282,71 @@ def test_the_curl_example_creates_a_design_on_a_real_http_server(tmp_path: Path)
     assert answer["id"] == 1 and result["isError"] is False, answer
     assert str(result["structuredContent"]["design_id"]).startswith("d-")
     assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "ml-systemization"
+
+
+def _post(port: int, body: bytes, *, name: str = "start_design") -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/mcp",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": name,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _call_body(arguments: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "start_design",
+                "arguments": arguments,
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        }
+    ).encode()
+
+
+def test_the_http_server_refuses_bodies_over_the_argument_limit_before_parsing(
+    tmp_path: Path,
+) -> None:
+    limit = 100_000
+    proc, port = _start_http_server(
+        tmp_path / "http.sqlite3",
+        tmp_path / "server.log",
+        "--limit",
+        f"max_argument_bytes={limit}",
+    )
+    try:
+        # Just over the argument limit: parsed, and refused by the tool with its size.
+        over = _call_body({"feature": "F", "context": {"problem": "x" * (limit + 10)}})
+        status, answer = _post(port, over)
+        assert status == 200, answer
+        result = json.loads(answer)["result"]
+        assert result["isError"] is True
+        assert "max_argument_bytes" in result["content"][0]["text"]
+        # Far over it (beyond the envelope allowance): 413, never parsed.
+        status, _ = _post(port, _call_body({"feature": "F", "context": {"problem": "x" * 500_000}}))
+        assert status == 413
+        # The server goes on answering.
+        status, answer = _post(port, _call_body({"feature": "After"}))
+        assert status == 200 and json.loads(answer)["result"]["isError"] is False
+    finally:
+        _stop(proc)
 
 
 # --------------------------------------------------------------------------- MCP Inspector

@@ -178,6 +178,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# Room for the JSON-RPC envelope around a call's arguments (method, ids, _meta, escapes).
+HTTP_ENVELOPE_BYTES = 64 * 1024
+
+
+def http_body_limit(settings: Settings) -> int:
+    """Largest HTTP request body the server reads: a call at max_argument_bytes plus its
+    envelope. Anything larger is answered 413 before it is parsed, so an oversize body costs
+    no more memory than the limit; a call just over the limit still gets the tool error that
+    names its size."""
+    return settings.limits.max_argument_bytes + HTTP_ENVELOPE_BYTES
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ml_systemization.locations import probe_writable
     from ml_systemization.server import build_server
@@ -194,7 +206,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         server.run(
-            "streamable-http", host=args.host, port=args.port, streamable_http_path=args.path
+            "streamable-http",
+            host=args.host,
+            port=args.port,
+            streamable_http_path=args.path,
+            max_request_body_size=http_body_limit(settings),
         )
     return 0
 
