@@ -66,10 +66,18 @@ def measure(result: dict[str, Any]) -> dict[str, Any]:
     # to check results. Reported apart, never instead of the total.
     bare = [{k: v for k, v in tool.items() if k != "outputSchema"} for tool in result["tools"]]
     without_outputs = compact({**result, "tools": bare})
+    # What a host that calls the Anthropic or OpenAI API sends the model for each tool: its
+    # name, description and input schema (titles and annotations stay in the client too).
+    seen = [
+        {k: tool[k] for k in ("name", "description", "inputSchema") if k in tool}
+        for tool in result["tools"]
+    ]
+    model_visible = compact(seen)
     return {
         "total_bytes": total,
         "total_tokens_estimate": round(total / 4),
         "without_output_schemas_bytes": without_outputs,
+        "model_visible_bytes": model_visible,
         "goal_bytes": GOAL_BYTES,
         "tools": rows,
     }
@@ -97,7 +105,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"tools/list result: **{total:,} bytes** ({total / 1024:.1f} KiB), "
         f"≈ {report['total_tokens_estimate']:,} tokens (bytes / 4); "
         f"without the output schemas {report['without_output_schemas_bytes']:,} bytes "
-        f"(≈ {round(report['without_output_schemas_bytes'] / 4):,} tokens). "
+        f"(≈ {round(report['without_output_schemas_bytes'] / 4):,} tokens); name, "
+        f"description and inputSchema only (what a model API receives) "
+        f"{report['model_visible_bytes']:,} bytes "
+        f"(≈ {round(report['model_visible_bytes'] / 4):,} tokens). "
         f"Goal: {report['goal_bytes']:,} bytes.",
     ]
     return "\n".join(lines)
