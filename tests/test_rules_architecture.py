@@ -2,53 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import REGISTRY, Finding, run_rule
+from ml_systemization.examples import EXAMPLES
 from ml_systemization.model import Component, Dependency, Design, SideEffectTool
 from ml_systemization.rules import architecture
-from ml_systemization.settings import RuleSettings
+from rules_support import (
+    SETTINGS,
+    Mutation,
+    both,
+    example,
+    family_catalog,
+    findings,
+    mutated,
+    set_field,
+    violations,
+)
 
-SETTINGS = RuleSettings()
-Mutation = Callable[[Design], None]
-
-CATALOG_SEVERITY = {
-    "ARCH-001": "error",
-    "ARCH-002": "error",
-    "ARCH-003": "error",
-    "ARCH-004": "warning",
-    "ARCH-005": "error",
-    "ARCH-006": "warning",
-    "ARCH-007": "warning",
-    "ARCH-008": "error",
-}
-
-
-@cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def support() -> Design:
-    return _example("support_assistant").model_copy(deep=True)
-
-
-def mutated(mutation: Mutation, base: Callable[[], Design] = support) -> Design:
-    design = base()
-    mutation(design)
-    return Design.model_validate(design.model_dump())
-
-
-def findings(rule_id: str, design: Design, settings: RuleSettings = SETTINGS) -> list[Finding]:
-    return run_rule(REGISTRY[rule_id], design, settings)
-
-
-def violations(rule_id: str, design: Design, settings: RuleSettings = SETTINGS) -> list[str]:
-    return [f.message for f in findings(rule_id, design, settings) if f.kind == "violation"]
+CATALOG_SEVERITY = family_catalog("ARCH")
 
 
 # --------------------------------------------------------------------------- §F designs
@@ -121,27 +92,6 @@ def _optimistic_hit_rate(d: Design) -> None:
     d.architecture.cache.hit_rate, d.architecture.cache.measured_duplicate_rate = 0.40, 0.08
 
 
-def _set(path: str, value: object) -> Mutation:
-    """A mutation that sets the dotted attribute `path` of the design to `value`."""
-
-    def mutation(d: Design) -> None:
-        *parents, leaf = path.split(".")
-        target: object = d
-        for name in parents:
-            target = getattr(target, name)
-        setattr(target, leaf, value)
-
-    return mutation
-
-
-def _both(*mutations: Mutation) -> Mutation:
-    def mutation(d: Design) -> None:
-        for m in mutations:
-            m(d)
-
-    return mutation
-
-
 FLAWED: list[tuple[str, str, Mutation, tuple[str, ...]]] = [
     ("ARCH-001", "F16: the sync budget sums to 4,800 ms", f16_latency, ("4,800", "3,000", "4,250")),
     (
@@ -153,9 +103,9 @@ FLAWED: list[tuple[str, str, Mutation, tuple[str, ...]]] = [
     (
         "ARCH-001",
         "without an LLM component the slowest component is named",
-        _both(
-            _set("architecture.components", [Component(id="scan", p95_ms=9500)]),
-            _set("architecture.slo.p95_ms", 9000),
+        both(
+            set_field("architecture.components", [Component(id="scan", p95_ms=9500)]),
+            set_field("architecture.slo.p95_ms", 9000),
         ),
         ("9,500", "'scan'"),
     ),
@@ -163,36 +113,38 @@ FLAWED: list[tuple[str, str, Mutation, tuple[str, ...]]] = [
     (
         "ARCH-002",
         "streaming TTFT above its SLO",
-        _both(
-            _set("architecture.invocation", "streaming"),
-            _set("architecture.slo.ttft_p95_ms", 900),
+        both(
+            set_field("architecture.invocation", "streaming"),
+            set_field("architecture.slo.ttft_p95_ms", 900),
         ),
         ("1,100 ms", "900 ms"),
     ),
     (
         "ARCH-002",
         "batch API fresher than its 24 h window",
-        _both(_set("architecture.mode", "batch"), _set("architecture.freshness_need_h", 6)),
+        both(
+            set_field("architecture.mode", "batch"), set_field("architecture.freshness_need_h", 6)
+        ),
         ("24 h", "6 h"),
     ),
     ("ARCH-003", "F17: 3.24 M TPM above 80% of 2 M", f17_quota, ("3.24 M TPM", "1,800 RPM")),
     (
         "ARCH-003",
         "F17 with a 2,000 RPM quota",
-        _both(f17_quota, _set("architecture.llm.quota_rpm", 2000)),
+        both(f17_quota, set_field("architecture.llm.quota_rpm", 2000)),
         ("1,800 RPM", "2,000 RPM", "1,600"),
     ),
     ("ARCH-004", "F17: serial availability 0.989", f17_availability, ("0.989", "0.995")),
     (
         "ARCH-005",
         "model referenced by its family name",
-        _set("architecture.versions.model", "gpt-4o"),
+        set_field("architecture.versions.model", "gpt-4o"),
         ("alias 'gpt-4o'",),
     ),
     (
         "ARCH-005",
         "prompt on a floating tag",
-        _set("architecture.versions.prompt", "support-draft-prompt latest"),
+        set_field("architecture.versions.prompt", "support-draft-prompt latest"),
         ("Prompt", "latest"),
     ),
     (
@@ -205,25 +157,27 @@ FLAWED: list[tuple[str, str, Mutation, tuple[str, ...]]] = [
     (
         "ARCH-006",
         "PII input cached without a tenant scope",
-        _set("architecture.cache.key_fields", ["ticket_sha", "model_version", "prompt_v", "index"]),
+        set_field(
+            "architecture.cache.key_fields", ["ticket_sha", "model_version", "prompt_v", "index"]
+        ),
         ("tenant",),
     ),
     (
         "ARCH-006",
         "a prompt-cached prefix below the provider minimum",
-        _set("architecture.llm.cached_input_tokens", 600),
+        set_field("architecture.llm.cached_input_tokens", 600),
         ("600 tokens", "1,024"),
     ),
     (
         "ARCH-007",
         "no per-tenant token cap",
-        _set("architecture.isolation.per_tenant_limits", None),
+        set_field("architecture.isolation.per_tenant_limits", None),
         ("per-tenant token cap",),
     ),
     (
         "ARCH-007",
         "no circuit breaker",
-        _set("architecture.isolation.circuit_breaker", False),
+        set_field("architecture.isolation.circuit_breaker", False),
         ("circuit breaker",),
     ),
     (
@@ -235,7 +189,9 @@ FLAWED: list[tuple[str, str, Mutation, tuple[str, ...]]] = [
     (
         "ARCH-008",
         "an agent loop without a tool-call cap",
-        _both(_send_email_tool, _set("architecture.isolation.max_tool_calls_per_request", None)),
+        both(
+            _send_email_tool, set_field("architecture.isolation.max_tool_calls_per_request", None)
+        ),
         ("max_tool_calls_per_request",),
     ),
 ]
@@ -310,7 +266,7 @@ def test_streaming_with_a_ttft_slo_meets_arch_001_and_002_when_ttft_fits() -> No
 
 
 def test_an_async_design_may_exceed_the_sync_slo_for_generation() -> None:
-    design = mutated(_both(f16_latency, _set("architecture.invocation", "async")))
+    design = mutated(both(f16_latency, set_field("architecture.invocation", "async")))
     assert violations("ARCH-002", design) == []
 
 
@@ -373,7 +329,7 @@ def test_an_irreversible_tool_needs_confirmation_even_with_a_neutral_name() -> N
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_the_shipped_examples_break_no_architecture_error_rule(name: str) -> None:
-    design = _example(name)
+    design = example(name)
     for rule_id, severity in CATALOG_SEVERITY.items():
         found = findings(rule_id, design)
         assert [f.kind for f in found] == [], (rule_id, [f.message for f in found])
@@ -382,41 +338,16 @@ def test_the_shipped_examples_break_no_architecture_error_rule(name: str) -> Non
 
 
 def test_the_examples_architecture_numbers_are_computed() -> None:
-    numbers = architecture.architecture_numbers(_example("support_assistant"), SETTINGS)
+    numbers = architecture.architecture_numbers(example("support_assistant"), SETTINGS)
     assert numbers["llm_p95_ms"] == 1100 + 450 * 14
     assert numbers["e2e_p95_ms"] <= 9000
     assert set(numbers) == {"llm_p95_ms", "e2e_p95_ms", "availability", "peak_rpm", "peak_tpm"}
-    classic = architecture.architecture_numbers(_example("fraud_scorer"), SETTINGS)
+    classic = architecture.architecture_numbers(example("fraud_scorer"), SETTINGS)
     assert set(classic) == {"e2e_p95_ms", "availability"}
 
 
-ALWAYS = ("ARCH-001", "ARCH-004", "ARCH-005", "ARCH-007")
-CONDITIONAL = ("ARCH-002", "ARCH-003", "ARCH-006", "ARCH-008")
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = findings(rule_id, Design())
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths and all(p.startswith("architecture.") for p in found[0].paths)
-
-
-@pytest.mark.parametrize("rule_id", CONDITIONAL)
-def test_rules_that_need_an_llm_cache_or_tools_stay_silent_on_an_empty_design(
-    rule_id: str,
-) -> None:
-    assert findings(rule_id, Design()) == []
-
-
 def test_an_llm_design_without_quota_inputs_is_not_evaluable_for_arch_003() -> None:
-    design = mutated(_set("architecture.llm.quota_tpm", None))
+    design = mutated(set_field("architecture.llm.quota_tpm", None))
     (finding,) = findings("ARCH-003", design)
     assert finding.kind == "not_evaluable"
     assert finding.paths == ["architecture.llm.quota_tpm"]
-
-
-def test_every_architecture_rule_is_registered_with_the_catalogs_severity() -> None:
-    registered = {rid: r.severity for rid, r in REGISTRY.items() if rid.startswith("ARCH-")}
-    assert registered == CATALOG_SEVERITY
-    assert all(REGISTRY[rid].area == "architecture" for rid in CATALOG_SEVERITY)
-    assert all(REGISTRY[rid].source for rid in CATALOG_SEVERITY)

@@ -1,49 +1,16 @@
 """Feature-card rules CARD-001..006: each flags a deliberately broken card, stays silent on the
-shipped examples, and reports "not evaluable" on an empty design."""
+shipped examples, and reports "not evaluable" on an empty design (those two checks, shared by
+every family, are in test_rules_families.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import Finding, run_rule
 from ml_systemization.model import CardFailureMode, Design
 from ml_systemization.rules import load_rules
-from ml_systemization.settings import RuleSettings
+from rules_support import Mutation, assert_raises, findings, mutated
 
-SETTINGS = RuleSettings()
-CATALOG_SEVERITY = {
-    "CARD-001": "error",
-    "CARD-003": "error",
-    "CARD-004": "warning",
-    "CARD-005": "error",
-    "CARD-006": "warning",
-}
 NOT_CHECKED = ("CARD-002",)
-ALWAYS_APPLY = tuple(sorted(CATALOG_SEVERITY))
-
-
-@functools.cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def broken(mutate: Callable[[Design], object], name: str = "support_assistant") -> Design:
-    """A deep copy of an example with one thing broken, re-validated."""
-    design = _example(name).model_copy(deep=True)
-    mutate(design)
-    return Design.model_validate(design.model_dump())
-
-
-def run(design: Design, rule_id: str) -> list[Finding]:
-    return run_rule(load_rules()[rule_id], design, SETTINGS)
-
-
-def violations(design: Design, rule_id: str) -> list[Finding]:
-    return [f for f in run(design, rule_id) if f.kind == "violation"]
 
 
 # --------------------------------------------------------------------------- mutations
@@ -142,34 +109,9 @@ BROKEN = [
     [pytest.param(r, m, e, id=f"{r}: {desc}") for r, desc, m, e in BROKEN],
 )
 def test_a_deliberately_broken_card_raises_the_rule(
-    rule_id: str, mutate: Callable[[Design], object], expected: list[str]
+    rule_id: str, mutate: Mutation, expected: list[str]
 ) -> None:
-    found = violations(broken(mutate), rule_id)
-    assert found, f"{rule_id} did not fire"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for piece in expected:
-        assert piece in text
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize("rule_id", sorted(CATALOG_SEVERITY))
-def test_the_shipped_examples_raise_no_finding_of_this_family(name: str, rule_id: str) -> None:
-    assert run(_example(name), rule_id) == []
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS_APPLY)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = run(Design(), rule_id)
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalogs_severity(rule_id: str, severity: str) -> None:
-    registered = load_rules()[rule_id]
-    assert registered.severity == severity
-    assert registered.area == "card"
-    assert registered.source
+    assert_raises(rule_id, mutated(mutate), expected)
 
 
 def test_rules_without_fields_to_check_are_not_registered() -> None:
@@ -184,4 +126,4 @@ def test_without_pii_fields_not_applicable_privacy_items_are_accepted() -> None:
         d.card.data_privacy.redaction = None
         d.card.data_privacy.provider_training = "N/A"
 
-    assert run(broken(no_pii), "CARD-005") == []
+    assert findings("CARD-005", mutated(no_pii)) == []

@@ -1,67 +1,15 @@
 """Cross-step rules XS-001..009: each flags a deliberately broken design with the catalog's
 numbers (§F15 for the budget), stays silent on the shipped examples, and reports "not
-evaluable" on an empty design."""
+evaluable" on an empty design (those two checks, shared by every family, are in
+test_rules_families.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import Finding, run_rule
-from ml_systemization.model import Design, Signal
-from ml_systemization.rules import load_rules
+from ml_systemization.model import Design
 from ml_systemization.rules.cross_step import cost_estimate
-from ml_systemization.settings import RuleSettings
-
-SETTINGS = RuleSettings()
-CATALOG_SEVERITY = {
-    "XS-001": "error",
-    "XS-002": "error",
-    "XS-003": "error",
-    "XS-004": "warning",
-    "XS-005": "error",
-    "XS-006": "error",
-    "XS-007": "warning",
-    "XS-008": "error",
-    "XS-009": "warning",
-}
-ALWAYS_APPLY = (
-    "XS-001",
-    "XS-002",
-    "XS-003",
-    "XS-004",
-    "XS-006",
-    "XS-007",
-    "XS-009",
-)
-
-
-@functools.cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def broken(mutate: Callable[[Design], object], name: str = "support_assistant") -> Design:
-    """A deep copy of an example with one thing broken, re-validated."""
-    design = _example(name).model_copy(deep=True)
-    mutate(design)
-    return Design.model_validate(design.model_dump())
-
-
-def run(design: Design, rule_id: str) -> list[Finding]:
-    return run_rule(load_rules()[rule_id], design, SETTINGS)
-
-
-def violations(design: Design, rule_id: str) -> list[Finding]:
-    return [f for f in run(design, rule_id) if f.kind == "violation"]
-
-
-def signal(design: Design, signal_id: str) -> Signal:
-    return next(s for s in design.monitoring.signals if s.id == signal_id)
-
+from rules_support import SETTINGS, Mutation, assert_raises, example, findings, mutated, signal
 
 # --------------------------------------------------------------------------- F15 designs
 
@@ -253,52 +201,25 @@ BROKEN = [
     [pytest.param(r, m, e, id=f"{r}: {desc}") for r, desc, m, e in BROKEN],
 )
 def test_a_deliberately_broken_design_raises_the_rule_with_its_numbers(
-    rule_id: str, mutate: Callable[[Design], object], expected: list[str]
+    rule_id: str, mutate: Mutation, expected: list[str]
 ) -> None:
-    found = violations(broken(mutate), rule_id)
-    assert found, f"{rule_id} did not fire"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for piece in expected:
-        assert piece in text
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize(
-    "rule_id", sorted(r for r, sev in CATALOG_SEVERITY.items() if sev == "error")
-)
-def test_the_shipped_examples_raise_no_error_of_this_family(name: str, rule_id: str) -> None:
-    assert run(_example(name), rule_id) == []
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS_APPLY)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = run(Design(), rule_id)
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalogs_severity(rule_id: str, severity: str) -> None:
-    registered = load_rules()[rule_id]
-    assert registered.severity == severity
-    assert registered.area == "cross_step"
-    assert registered.source
+    assert_raises(rule_id, mutated(mutate), expected)
 
 
 # --------------------------------------------------------------------------- §F15 oracle
 
 
 def test_the_cost_estimate_reproduces_f15() -> None:
-    est = cost_estimate(broken(f15), SETTINGS)
+    est = cost_estimate(mutated(f15), SETTINGS)
     assert est is not None
     assert est["cost_per_call_usd"] == pytest.approx(0.009)
     assert est["month_usd"] == pytest.approx(9200)
     assert est["budget_needed_usd"] == pytest.approx(11_040)
     assert est["cost_per_success_usd"] == pytest.approx(0.0108, abs=5e-5)
-    cached = cost_estimate(broken(f15_prefix_cached), SETTINGS)
+    cached = cost_estimate(mutated(f15_prefix_cached), SETTINGS)
     assert cached is not None
     assert cached["month_usd"] == pytest.approx(6608)
-    judged = cost_estimate(broken(f15_judged), SETTINGS)
+    judged = cost_estimate(mutated(f15_judged), SETTINGS)
     assert judged is not None
     assert judged["judge_month_usd"] == pytest.approx(200)
     assert judged["month_usd"] == pytest.approx(9400)
@@ -313,19 +234,19 @@ def test_a_budget_with_room_passes_and_a_missing_budget_is_not_evaluable() -> No
         f15(d)
         d.context.cost_budget_month_usd = None
 
-    assert run(broken(roomy), "XS-005") == []
-    found = run(broken(unbudgeted), "XS-005")
+    assert findings("XS-005", mutated(roomy)) == []
+    found = findings("XS-005", mutated(unbudgeted))
     assert [(f.kind, f.paths) for f in found] == [
         ("not_evaluable", ["context.cost_budget_month_usd"])
     ]
 
 
 def test_a_design_without_an_llm_has_no_llm_cost_to_check() -> None:
-    fraud = _example("fraud_scorer")
+    fraud = example("fraud_scorer")
     assert cost_estimate(fraud, SETTINGS) is None
-    assert run(fraud, "XS-005") == []
-    assert run(Design(), "XS-005") == []
+    assert findings("XS-005", fraud) == []
+    assert findings("XS-005", Design()) == []
 
 
 def test_shared_numbers_only_compare_what_is_stated_twice() -> None:
-    assert run(Design(), "XS-008") == []
+    assert findings("XS-008", Design()) == []

@@ -3,62 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import cache
 
 import pytest
 
 from ml_systemization import stats
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import REGISTRY, Finding, run_rule
-from ml_systemization.model import Design, FailureCategory, Metric, Slice
+from ml_systemization.model import Design, FailureCategory, Slice
 from ml_systemization.rules import evaluation
 from ml_systemization.settings import RuleSettings
-
-SETTINGS = RuleSettings()
-Mutation = Callable[[Design], None]
-
-CATALOG_SEVERITY = {
-    "EVAL-001": "error",
-    "EVAL-002": "error",
-    "EVAL-003": "warning",
-    "EVAL-004": "warning",
-    "EVAL-005": "warning",
-    "EVAL-006": "error",
-    "EVAL-007": "error",
-    "EVAL-008": "warning",
-    "EVAL-009": "error",
-    "EVAL-010": "error",
-    "EVAL-011": "error",
-    "EVAL-012": "warning",
-}
-
-
-@cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def support() -> Design:
-    return _example("support_assistant").model_copy(deep=True)
-
-
-def mutated(mutation: Mutation) -> Design:
-    design = support()
-    mutation(design)
-    return Design.model_validate(design.model_dump())
-
-
-def findings(rule_id: str, design: Design) -> list[Finding]:
-    return run_rule(REGISTRY[rule_id], design, SETTINGS)
-
-
-def violations(rule_id: str, design: Design) -> list[str]:
-    return [f.message for f in findings(rule_id, design) if f.kind == "violation"]
-
-
-def metric(d: Design, metric_id: str) -> Metric:
-    return next(m for m in d.evaluation.metrics if m.id == metric_id)
+from rules_support import (
+    CATALOG,
+    SETTINGS,
+    Mutation,
+    assert_raises,
+    findings,
+    metric,
+    mutated,
+    support,
+    violations,
+)
 
 
 def golden_slice(d: Design, slice_id: str) -> Slice:
@@ -276,32 +238,7 @@ def test_a_flawed_design_raises_the_rule_with_the_catalog_numbers(
     rule_id: str, flaw: str, mutation: Mutation, expected: tuple[str, ...]
 ) -> None:
     assert not violations(rule_id, support())
-    found = [f for f in findings(rule_id, mutated(mutation)) if f.kind == "violation"]
-    assert found, f"{rule_id} did not fire for: {flaw}"
-    message = " ".join(f.message + " " + f.fix for f in found)
-    for text in expected:
-        assert text in message, f"{text!r} not in {message!r}"
-    assert all(f.rule_id == rule_id and f.severity == CATALOG_SEVERITY[rule_id] for f in found)
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize("rule_id", sorted(CATALOG_SEVERITY))
-def test_the_shipped_examples_pass_and_are_fully_evaluable(name: str, rule_id: str) -> None:
-    assert findings(rule_id, _example(name)) == []
-
-
-@pytest.mark.parametrize("rule_id", sorted(CATALOG_SEVERITY))
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    (finding,) = findings(rule_id, Design())
-    assert finding.kind == "not_evaluable"
-    assert finding.paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalog_severity(rule_id: str, severity: str) -> None:
-    assert REGISTRY[rule_id].severity == severity
-    assert REGISTRY[rule_id].area == "evaluation"
-    assert REGISTRY[rule_id].source
+    assert_raises(rule_id, mutated(mutation), expected, flaw=flaw, severity=CATALOG[rule_id])
 
 
 def test_an_unsized_golden_set_makes_precision_not_evaluable() -> None:

@@ -2,51 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import REGISTRY, Finding, run_rule
 from ml_systemization.model import Design, FailureRule, InputField
 from ml_systemization.rules import io_contract
-from ml_systemization.settings import RuleSettings
-
-SETTINGS = RuleSettings()
-Mutation = Callable[[Design], None]
-
-CATALOG_SEVERITY = {
-    "IO-001": "error",
-    "IO-002": "error",
-    "IO-003": "error",
-    "IO-004": "error",
-    "IO-005": "error",
-    "IO-006": "info",
-}
-
-
-@cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def support() -> Design:
-    return _example("support_assistant").model_copy(deep=True)
-
-
-def mutated(mutation: Mutation) -> Design:
-    design = support()
-    mutation(design)
-    return Design.model_validate(design.model_dump())
-
-
-def findings(rule_id: str, design: Design) -> list[Finding]:
-    return run_rule(REGISTRY[rule_id], design, SETTINGS)
-
-
-def violations(rule_id: str, design: Design) -> list[str]:
-    return [f.message for f in findings(rule_id, design) if f.kind == "violation"]
+from rules_support import CATALOG, Mutation, assert_raises, findings, mutated, support, violations
 
 
 def field(d: Design, field_id: str) -> InputField:
@@ -155,32 +115,7 @@ def test_a_flawed_design_raises_the_rule_with_the_catalog_numbers(
     rule_id: str, flaw: str, mutation: Mutation, expected: tuple[str, ...]
 ) -> None:
     assert not violations(rule_id, support())
-    found = [f for f in findings(rule_id, mutated(mutation)) if f.kind == "violation"]
-    assert found, f"{rule_id} did not fire for: {flaw}"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for part in expected:
-        assert part in text, f"{part!r} not in {text!r}"
-    assert all(f.rule_id == rule_id and f.severity == CATALOG_SEVERITY[rule_id] for f in found)
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize("rule_id", sorted(CATALOG_SEVERITY))
-def test_the_shipped_examples_pass_and_are_fully_evaluable(name: str, rule_id: str) -> None:
-    assert findings(rule_id, _example(name)) == []
-
-
-@pytest.mark.parametrize("rule_id", sorted(CATALOG_SEVERITY))
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    (finding,) = findings(rule_id, Design())
-    assert finding.kind == "not_evaluable"
-    assert finding.paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalog_severity(rule_id: str, severity: str) -> None:
-    assert REGISTRY[rule_id].severity == severity
-    assert REGISTRY[rule_id].area == "io_contract"
-    assert REGISTRY[rule_id].source
+    assert_raises(rule_id, mutated(mutation), expected, flaw=flaw, severity=CATALOG[rule_id])
 
 
 def test_the_deadline_formulas_reproduce_the_catalog_worked_example() -> None:

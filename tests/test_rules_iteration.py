@@ -1,18 +1,13 @@
 """Iteration rules ITER-001..006: each flags a deliberately broken design with the catalog's
 numbers (§F11-§F13), stays silent on the shipped examples, and reports "not evaluable" on an
-empty design."""
+empty design (those two checks, shared by every family, are in test_rules_families.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import Finding, run_rule
+from ml_systemization.examples import EXAMPLES
 from ml_systemization.model import Change, Design
-from ml_systemization.rules import load_rules
 from ml_systemization.rules.iteration import (
     ab_plan_numbers,
     holdout_n_min,
@@ -21,39 +16,7 @@ from ml_systemization.rules.iteration import (
     round_up_3sf,
     srm_example,
 )
-from ml_systemization.settings import RuleSettings
-
-SETTINGS = RuleSettings()
-CATALOG_SEVERITY = {
-    "ITER-001": "error",
-    "ITER-002": "error",
-    "ITER-003": "warning",
-    "ITER-004": "warning",
-    "ITER-005": "warning",
-    "ITER-006": "warning",
-}
-ALWAYS_APPLY = ("ITER-001", "ITER-002", "ITER-004", "ITER-005", "ITER-006")
-
-
-@functools.cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def broken(mutate: Callable[[Design], object], name: str = "support_assistant") -> Design:
-    """A deep copy of an example with one thing broken, re-validated."""
-    design = _example(name).model_copy(deep=True)
-    mutate(design)
-    return Design.model_validate(design.model_dump())
-
-
-def run(design: Design, rule_id: str) -> list[Finding]:
-    return run_rule(load_rules()[rule_id], design, SETTINGS)
-
-
-def violations(design: Design, rule_id: str) -> list[Finding]:
-    return [f for f in run(design, rule_id) if f.kind == "violation"]
-
+from rules_support import SETTINGS, Mutation, assert_raises, example, findings, mutated
 
 # --------------------------------------------------------------------------- mutations
 
@@ -152,36 +115,9 @@ BROKEN = [
     [pytest.param(r, m, e, id=f"{r}: {desc}") for r, desc, m, e in BROKEN],
 )
 def test_a_deliberately_broken_design_raises_the_rule_with_its_numbers(
-    rule_id: str, mutate: Callable[[Design], object], expected: list[str]
+    rule_id: str, mutate: Mutation, expected: list[str]
 ) -> None:
-    found = violations(broken(mutate), rule_id)
-    assert found, f"{rule_id} did not fire"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for piece in expected:
-        assert piece in text
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize(
-    "rule_id", sorted(r for r, sev in CATALOG_SEVERITY.items() if sev == "error")
-)
-def test_the_shipped_examples_raise_no_error_of_this_family(name: str, rule_id: str) -> None:
-    assert run(_example(name), rule_id) == []
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS_APPLY)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = run(Design(), rule_id)
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalogs_severity(rule_id: str, severity: str) -> None:
-    registered = load_rules()[rule_id]
-    assert registered.severity == severity
-    assert registered.area == "iteration"
-    assert registered.source
+    assert_raises(rule_id, mutated(mutate), expected)
 
 
 def test_peeking_with_a_sequential_method_or_a_single_look_is_fine() -> None:
@@ -191,21 +127,21 @@ def test_peeking_with_a_sequential_method_or_a_single_look_is_fine() -> None:
     def single_look(d: Design) -> None:
         d.iteration.ab.looks, d.iteration.ab.method = 1, "fixed"
 
-    assert run(broken(sequential), "ITER-003") == []
-    assert run(broken(single_look), "ITER-003") == []
+    assert findings("ITER-003", mutated(sequential)) == []
+    assert findings("ITER-003", mutated(single_look)) == []
 
 
 # --------------------------------------------------------------------------- §F oracle
 
 
 def test_ab_sizing_reproduces_f11() -> None:
-    numbers = ab_plan_numbers(broken(_twice_weekly_ab), SETTINGS)
+    numbers = ab_plan_numbers(mutated(_twice_weekly_ab), SETTINGS)
     assert numbers is not None
     assert numbers["n_per_arm"] == 14751
     assert numbers["days_needed"] == pytest.approx(5.90, abs=0.005)
     assert numbers["duration_days"] == 7
     assert numbers["mde_within_cadence"] == pytest.approx(0.00917)
-    continuous = ab_plan_numbers(broken(_continuous_metric_weekly), SETTINGS)
+    continuous = ab_plan_numbers(mutated(_continuous_metric_weekly), SETTINGS)
     assert continuous is not None
     assert continuous["n_per_arm"] == 6280
     assert mde_continuous(1.0, 6280, 0.05, 0.8) == pytest.approx(0.05, abs=1e-4)
@@ -236,11 +172,11 @@ def test_the_srm_illustration_reproduces_f13() -> None:
 
 
 def test_the_holdout_minimum_is_evaluation_001s_n_min() -> None:
-    assert holdout_n_min(_example("support_assistant"), SETTINGS) == 245
+    assert holdout_n_min(example("support_assistant"), SETTINGS) == 245
 
 
 def test_the_examples_ab_plans_fit_their_cadence() -> None:
     for name in EXAMPLES:
-        numbers = ab_plan_numbers(_example(name), SETTINGS)
+        numbers = ab_plan_numbers(example(name), SETTINGS)
         assert numbers is not None
-        assert numbers["duration_days"] <= (_example(name).iteration.ab.cadence_days or 0)
+        assert numbers["duration_days"] <= (example(name).iteration.ab.cadence_days or 0)

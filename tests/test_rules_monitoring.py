@@ -1,17 +1,13 @@
 """Monitoring rules MON-001..010: each flags a deliberately broken design with the catalog's
-numbers, stays silent on the shipped examples, and reports "not evaluable" on an empty design."""
+numbers, stays silent on the shipped examples, and reports "not evaluable" on an empty design
+(those two checks, shared by every family, are in test_rules_families.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import Finding, run_rule
-from ml_systemization.model import Design, Signal
-from ml_systemization.rules import load_rules
+from ml_systemization.findings import Finding
+from ml_systemization.model import Design
 from ml_systemization.rules.monitoring import (
     burn_rate,
     burn_rates,
@@ -19,46 +15,16 @@ from ml_systemization.rules.monitoring import (
     proxy_detectability,
     psi_min_window,
 )
-from ml_systemization.settings import RuleSettings
-
-SETTINGS = RuleSettings()
-CATALOG_SEVERITY = {
-    "MON-001": "error",
-    "MON-002": "error",
-    "MON-003": "warning",
-    "MON-004": "error",
-    "MON-005": "warning",
-    "MON-006": "error",
-    "MON-007": "error",
-    "MON-008": "warning",
-    "MON-009": "warning",
-    "MON-010": "warning",
-}
-ALWAYS_APPLY = ("MON-001", "MON-002", "MON-006", "MON-007", "MON-009")
-
-
-@functools.cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def broken(mutate: Callable[[Design], object], name: str = "support_assistant") -> Design:
-    """A deep copy of an example with one thing broken, re-validated."""
-    design = _example(name).model_copy(deep=True)
-    mutate(design)
-    return Design.model_validate(design.model_dump())
-
-
-def run(design: Design, rule_id: str) -> list[Finding]:
-    return run_rule(load_rules()[rule_id], design, SETTINGS)
-
-
-def violations(design: Design, rule_id: str) -> list[Finding]:
-    return [f for f in run(design, rule_id) if f.kind == "violation"]
-
-
-def signal(design: Design, signal_id: str) -> Signal:
-    return next(s for s in design.monitoring.signals if s.id == signal_id)
+from rules_support import (
+    SETTINGS,
+    Mutation,
+    assert_raises,
+    example,
+    findings,
+    mutated,
+    signal,
+    violation_findings,
+)
 
 
 def drop_signals(design: Design, *ids: str) -> None:
@@ -204,42 +170,15 @@ BROKEN = [
     [pytest.param(r, m, e, id=f"{r}: {desc}") for r, desc, m, e in BROKEN],
 )
 def test_a_deliberately_broken_design_raises_the_rule_with_its_numbers(
-    rule_id: str, mutate: Callable[[Design], object], expected: list[str]
+    rule_id: str, mutate: Mutation, expected: list[str]
 ) -> None:
-    found = violations(broken(mutate), rule_id)
-    assert found, f"{rule_id} did not fire"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for piece in expected:
-        assert piece in text
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize(
-    "rule_id", sorted(r for r, sev in CATALOG_SEVERITY.items() if sev == "error")
-)
-def test_the_shipped_examples_raise_no_error_of_this_family(name: str, rule_id: str) -> None:
-    assert run(_example(name), rule_id) == []
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS_APPLY)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = run(Design(), rule_id)
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths
-
-
-@pytest.mark.parametrize(("rule_id", "severity"), sorted(CATALOG_SEVERITY.items()))
-def test_every_rule_is_registered_with_the_catalogs_severity(rule_id: str, severity: str) -> None:
-    registered = load_rules()[rule_id]
-    assert registered.severity == severity
-    assert registered.area == "monitoring"
-    assert registered.source
+    assert_raises(rule_id, mutated(mutate), expected)
 
 
 def test_rules_that_do_not_apply_stay_silent_on_a_non_llm_or_internal_design() -> None:
-    fraud = _example("fraud_scorer")
-    assert run(fraud, "MON-005") == []  # no LLM
-    assert run(fraud, "MON-006") == []  # output is not user-facing text
+    fraud = example("fraud_scorer")
+    assert findings("MON-005", fraud) == []  # no LLM
+    assert findings("MON-006", fraud) == []  # output is not user-facing text
 
 
 # --------------------------------------------------------------------------- §F oracle
@@ -251,7 +190,7 @@ def test_burn_rates_reproduce_f10() -> None:
         6.0,
         1.0,
     ]
-    rates = burn_rates(_example("support_assistant"))["draft_availability"]
+    rates = burn_rates(example("support_assistant"))["draft_availability"]
     assert rates == pytest.approx({"fast_burn": 14.4, "slow_burn": 6.0, "drift_burn": 1.0})
 
 
@@ -267,19 +206,19 @@ def test_a_200_sample_psi_window_clears_the_threshold_and_reports_its_floor() ->
         _psi_window_of_100_samples(d)
         signal(d, "drift_subject_length").sample_rate = 200 / (1200 * 24)
 
-    design = broken(two_hundred)
+    design = mutated(two_hundred)
     numbers = drift_windows(design, SETTINGS)["drift_subject_length"]
-    assert drift_windows(broken(_psi_window_of_100_samples), SETTINGS)["drift_subject_length"][
+    assert drift_windows(mutated(_psi_window_of_100_samples), SETTINGS)["drift_subject_length"][
         "psi_noise_floor"
     ] == pytest.approx(0.171, abs=5e-4)
     assert numbers["samples_in_window"] == pytest.approx(200)
     assert numbers["psi_noise_floor"] == pytest.approx(0.0863, abs=5e-5)
     assert numbers["min_window_samples"] == 190
-    assert violations(design, "MON-004") == []
+    assert violation_findings("MON-004", design) == []
 
 
 def test_proxy_detectability_reproduces_f18() -> None:
-    design = broken(_label_starved_proxy)
+    design = mutated(_label_starved_proxy)
     numbers = proxy_detectability(design, SETTINGS)["cited_link_kept_rate"]
     assert numbers["labels_per_day"] == pytest.approx(50)
     assert numbers["labels_needed"] == 1159
@@ -289,10 +228,10 @@ def test_proxy_detectability_reproduces_f18() -> None:
         _label_starved_proxy(d)
         signal(d, "cited_link_kept_rate").label_rate = 0.03
 
-    design = broken(three_hundred_a_day)
+    design = mutated(three_hundred_a_day)
     days = proxy_detectability(design, SETTINGS)["cited_link_kept_rate"]["days_to_detect"]
     assert days == pytest.approx(3.86, abs=0.005)
-    assert _about(violations(design, "MON-008"), "cited_link_kept_rate") == []
+    assert _about(violation_findings("MON-008", design), "cited_link_kept_rate") == []
 
 
 def test_a_stated_label_delay_counts_toward_the_decision_horizon() -> None:
@@ -301,7 +240,7 @@ def test_a_stated_label_delay_counts_toward_the_decision_horizon() -> None:
         sig = signal(d, "cited_link_kept_rate")
         sig.label_rate, sig.label_delay_h = 0.03, 96
 
-    found = _about(violations(broken(delayed), "MON-008"), "cited_link_kept_rate")
+    found = _about(violation_findings("MON-008", mutated(delayed)), "cited_link_kept_rate")
     assert len(found) == 1
     assert "7.86 days plus a 96 h label delay" in found[0].message
 
@@ -311,7 +250,7 @@ def test_a_psi_reference_too_small_for_its_threshold_says_no_window_suffices() -
         sig = signal(d, "drift_subject_length")
         sig.n_ref, sig.threshold = 100, 0.1
 
-    found = violations(broken(tiny_reference), "MON-004")
+    found = violation_findings("MON-004", mutated(tiny_reference))
     assert "no window is large enough" in found[0].message
     assert "≥170 reference rows" in found[0].fix
 
@@ -320,6 +259,6 @@ def test_a_psi_signal_without_its_inputs_is_not_evaluable() -> None:
     def unbinned(d: Design) -> None:
         signal(d, "drift_subject_length").bins = None
 
-    found = run(broken(unbinned), "MON-004")
+    found = findings("MON-004", mutated(unbinned))
     assert [f.kind for f in found] == ["not_evaluable"]
     assert found[0].paths == ["monitoring.signals[drift_subject_length].bins"]

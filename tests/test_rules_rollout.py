@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import REGISTRY, Finding, run_rule
+from ml_systemization.examples import EXAMPLES
 from ml_systemization.model import Design, RollbackTrigger, Stage
 from ml_systemization.rules import rollout
 from ml_systemization.settings import RuleSettings
 from ml_systemization.stats import sidak_alpha
+from rules_support import (
+    SETTINGS,
+    Mutation,
+    both,
+    example,
+    family_catalog,
+    findings,
+    mutated,
+    set_field,
+    violations,
+)
 
-SETTINGS = RuleSettings()
-Mutation = Callable[[Design], None]
-
-CATALOG_SEVERITY = {
-    "ROLL-001": "error",
-    "ROLL-002": "warning",
-    "ROLL-003": "error",
-    "ROLL-004": "error",
-    "ROLL-005": "warning",
-    "ROLL-006": "warning",
-    "ROLL-007": "warning",
-    "ROLL-008": "warning",
-    "ROLL-009": "error",
-}
-
-
-@cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def support() -> Design:
-    return _example("support_assistant").model_copy(deep=True)
-
-
-def mutated(mutation: Mutation, base: Callable[[], Design] = support) -> Design:
-    design = base()
-    mutation(design)
-    return Design.model_validate(design.model_dump())
-
-
-def findings(rule_id: str, design: Design, settings: RuleSettings = SETTINGS) -> list[Finding]:
-    return run_rule(REGISTRY[rule_id], design, settings)
-
-
-def violations(rule_id: str, design: Design, settings: RuleSettings = SETTINGS) -> list[str]:
-    return [f.message for f in findings(rule_id, design, settings) if f.kind == "violation"]
+CATALOG_SEVERITY = family_catalog("ROLL")
 
 
 def _trigger(trigger_id: str, signal: str, **fields: object) -> RollbackTrigger:
@@ -129,30 +100,9 @@ def f10_budget(d: Design) -> None:
     d.rollout.stages = [Stage(id="canary_5pct", fraction=0.05, duration_h=6)]
 
 
-def _set(path: str, value: object) -> Mutation:
-    """A mutation that sets the dotted attribute `path` of the design to `value`."""
-
-    def mutation(d: Design) -> None:
-        *parents, leaf = path.split(".")
-        target: object = d
-        for name in parents:
-            target = getattr(target, name)
-        setattr(target, leaf, value)
-
-    return mutation
-
-
 def _first_trigger(field: str, value: object) -> Mutation:
     def mutation(d: Design) -> None:
         setattr(d.rollout.rollback_triggers[0], field, value)
-
-    return mutation
-
-
-def _both(*mutations: Mutation) -> Mutation:
-    def mutation(d: Design) -> None:
-        for m in mutations:
-            m(d)
 
     return mutation
 
@@ -163,30 +113,32 @@ FLAWED: list[tuple[str, str, Mutation, RuleSettings, tuple[str, ...]]] = [
     (
         "ROLL-001",
         "rollback needs a redeploy",
-        _set("rollout.flag.runtime", False),
+        set_field("rollout.flag.runtime", False),
         SETTINGS,
         ("redeploy",),
     ),
-    ("ROLL-001", "flag defaults to on", _set("rollout.flag.default", "on"), SETTINGS, ("on",)),
+    ("ROLL-001", "flag defaults to on", set_field("rollout.flag.default", "on"), SETTINGS, ("on",)),
     (
         "ROLL-001",
         "kill switch is not the I/O fallback",
-        _set("rollout.flag.kill_switch_target", "bigger_model"),
+        set_field("rollout.flag.kill_switch_target", "bigger_model"),
         SETTINGS,
         ("'bigger_model'", "'helpcenter_search'"),
     ),
     (
         "ROLL-001",
         "rollback takes 15 min",
-        _set("rollout.flag.rollback_time_min", 15),
+        set_field("rollout.flag.rollback_time_min", 15),
         SETTINGS,
         ("15 min", "5 min"),
     ),
     (
         "ROLL-002",
         "F7: shadow of 600 requests against 6,105",
-        _both(
-            f7_canary, _set("rollout.shadow.fraction", 0.03), _set("rollout.shadow.duration_h", 1)
+        both(
+            f7_canary,
+            set_field("rollout.shadow.fraction", 0.03),
+            set_field("rollout.shadow.duration_h", 1),
         ),
         SETTINGS,
         ("Shadow sees 600 requests", "6,105 are needed"),
@@ -194,7 +146,7 @@ FLAWED: list[tuple[str, str, Mutation, RuleSettings, tuple[str, ...]]] = [
     (
         "ROLL-002",
         "shadow outputs not scored",
-        _set("rollout.shadow.scored", False),
+        set_field("rollout.shadow.scored", False),
         SETTINGS,
         ("not scored",),
     ),
@@ -230,7 +182,7 @@ FLAWED: list[tuple[str, str, Mutation, RuleSettings, tuple[str, ...]]] = [
     (
         "ROLL-006",
         "before/after comparison",
-        _set("rollout.control", "before_after"),
+        set_field("rollout.control", "before_after"),
         SETTINGS,
         ("Before/after",),
     ),
@@ -302,7 +254,7 @@ def test_the_f7_fix_offers_the_rest_of_the_fleet_at_3_hours() -> None:
 
 
 def test_a_before_after_control_sizes_the_canary_like_a_same_size_baseline() -> None:
-    design = mutated(_both(f7_canary, _set("rollout.control", "before_after")))
+    design = mutated(both(f7_canary, set_field("rollout.control", "before_after")))
     (numbers,) = rollout.stage_requirements(design, SETTINGS).values()
     assert numbers["n_required"] == 6105
     assert violations("ROLL-006", design)
@@ -386,7 +338,7 @@ def test_the_f10_stage_burns_8_3_percent_of_the_error_budget() -> None:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_the_shipped_examples_break_no_rollout_rule_and_are_fully_evaluable(name: str) -> None:
-    design = _example(name)
+    design = example(name)
     for rule_id in CATALOG_SEVERITY:
         found = findings(rule_id, design)
         assert found == [], (rule_id, [f.message for f in found])
@@ -394,7 +346,7 @@ def test_the_shipped_examples_break_no_rollout_rule_and_are_fully_evaluable(name
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_stage_and_trigger_of_an_example_gets_its_computed_numbers(name: str) -> None:
-    design = _example(name)
+    design = example(name)
     stages = rollout.stage_requirements(design, SETTINGS)
     assert set(stages) == {s.id for s in design.rollout.stages}
     for numbers in stages.values():
@@ -407,32 +359,6 @@ def test_every_stage_and_trigger_of_an_example_gets_its_computed_numbers(name: s
     assert rate is not None and rate <= SETTINGS.max_false_rollback
 
 
-ALWAYS = (
-    "ROLL-001",
-    "ROLL-003",
-    "ROLL-004",
-    "ROLL-006",
-    "ROLL-007",
-    "ROLL-008",
-    "ROLL-009",
-)
-CONDITIONAL = ("ROLL-002", "ROLL-005")
-
-
-@pytest.mark.parametrize("rule_id", ALWAYS)
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    found = findings(rule_id, Design())
-    assert [f.kind for f in found] == ["not_evaluable"]
-    assert found[0].paths
-
-
-@pytest.mark.parametrize("rule_id", CONDITIONAL)
-def test_rules_for_generated_output_or_statistical_stages_stay_silent_on_an_empty_design(
-    rule_id: str,
-) -> None:
-    assert findings(rule_id, Design()) == []
-
-
 def test_a_gated_stage_without_its_regression_is_not_evaluable_for_roll_003() -> None:
     def no_p1(d: Design) -> None:
         d.rollout.stages[0].p1 = None
@@ -440,10 +366,3 @@ def test_a_gated_stage_without_its_regression_is_not_evaluable_for_roll_003() ->
     (finding,) = findings("ROLL-003", mutated(no_p1))
     assert finding.kind == "not_evaluable"
     assert finding.paths == ["rollout.stages[canary_5pct].p1"]
-
-
-def test_every_rollout_rule_is_registered_with_the_catalogs_severity() -> None:
-    registered = {rid: r.severity for rid, r in REGISTRY.items() if rid.startswith("ROLL-")}
-    assert registered == CATALOG_SEVERITY
-    assert all(REGISTRY[rid].area == "rollout" for rid in CATALOG_SEVERITY)
-    assert all(REGISTRY[rid].source for rid in CATALOG_SEVERITY)

@@ -4,20 +4,15 @@ with a cost budget, and a staged rollout with rollback triggers."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import pytest
 
-from ml_systemization.examples import EXAMPLES, example_design
-from ml_systemization.findings import REGISTRY, Finding, evaluate, run_rule
+from ml_systemization.findings import REGISTRY, evaluate
 from ml_systemization.model import Design
 from ml_systemization.rules import seed
-from ml_systemization.settings import RuleSettings
+from rules_support import SETTINGS, Mutation, assert_raises, findings, mutated, support
 
 assert seed.__name__  # importing the module registers its rules
-
-SETTINGS = RuleSettings()
-Mutation = Callable[[Design], None]
 
 SEED_RULES = {
     # id: (severity, area, reads)
@@ -25,29 +20,6 @@ SEED_RULES = {
     "SEED-002": ("error", "monitoring", ("monitoring", "context")),
     "SEED-003": ("error", "rollout", ("rollout",)),
 }
-
-
-@cache
-def _example(name: str) -> Design:
-    return example_design(name)
-
-
-def support() -> Design:
-    return _example("support_assistant").model_copy(deep=True)
-
-
-def mutated(mutation: Mutation, base: Callable[[], Design] = support) -> Design:
-    design = base()
-    mutation(design)
-    return Design.model_validate(design.model_dump())
-
-
-def findings(rule_id: str, design: Design) -> list[Finding]:
-    return run_rule(REGISTRY[rule_id], design, SETTINGS)
-
-
-def violations(rule_id: str, design: Design) -> list[str]:
-    return [f.message for f in findings(rule_id, design) if f.kind == "violation"]
 
 
 # --------------------------------------------------------------------------- flawed designs
@@ -116,25 +88,7 @@ def test_a_flawed_design_raises_the_seed_rule(
     base: Callable[[], Design],
     expected: tuple[str, ...],
 ) -> None:
-    found = [f for f in findings(rule_id, mutated(mutation, base)) if f.kind == "violation"]
-    assert found, f"{rule_id} did not fire for: {flaw}"
-    text = " ".join(f"{f.message} {f.fix}" for f in found)
-    for part in expected:
-        assert part in text, f"{part!r} not in {text!r}"
-    assert all(f.rule_id == rule_id and f.severity == "error" for f in found)
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-@pytest.mark.parametrize("rule_id", sorted(SEED_RULES))
-def test_the_shipped_examples_pass_the_seed_rules(name: str, rule_id: str) -> None:
-    assert findings(rule_id, _example(name)) == []
-
-
-@pytest.mark.parametrize("rule_id", sorted(SEED_RULES))
-def test_an_empty_design_is_not_evaluable_rather_than_silent(rule_id: str) -> None:
-    (finding,) = findings(rule_id, Design())
-    assert finding.kind == "not_evaluable"
-    assert finding.paths
+    assert_raises(rule_id, mutated(mutation, base), expected, flaw=flaw, severity="error")
 
 
 @pytest.mark.parametrize(("rule_id", "spec"), sorted(SEED_RULES.items()))
