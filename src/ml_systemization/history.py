@@ -68,10 +68,15 @@ class Change:
 # --------------------------------------------------------------------------- diff
 
 
-def diff(before: Any, after: Any) -> list[Change]:
-    """The changes that turn ``before`` into ``after`` (both JSON values), in document order."""
+def diff(before: Any, after: Any, *, at: Path = ()) -> list[Change]:
+    """The changes that turn ``before`` into ``after`` (both JSON values), in document order.
+
+    ``at`` is where the two values sit in a larger document: the paths of the changes start
+    with it, so diffing one section of two documents whose other sections are equal gives
+    the same changes as diffing the whole documents.
+    """
     changes: list[Change] = []
-    _diff((), before, after, changes)
+    _diff(at, before, after, changes)
     return changes
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ml_systemization.errors import LimitExceededError
@@ -41,6 +41,26 @@ def check_document(doc: Mapping[str, Any], doc_bytes: int, limits: Limits) -> No
     Raises:
         LimitExceededError: names the field path (or the whole design), its size and the limit.
     """
+    check_document_fields(doc.items(), doc_bytes, limits)
+
+
+def check_document_fields(
+    fields: Iterable[tuple[str, Any]], doc_bytes: int, limits: Limits
+) -> None:
+    """``check_document`` on some top-level fields of a design only, in the order given.
+
+    For a change to one section of a design whose other fields are known to be within the
+    limits: the same checks, the same first error and the same message as ``check_document``
+    on the whole document, without walking what did not change.
+
+    Args:
+        fields: ``(name, JSON value)`` of the fields to walk, in document order.
+        doc_bytes: Size of the whole serialized design, as stored.
+        limits: The limits to apply.
+
+    Raises:
+        LimitExceededError: as ``check_document``.
+    """
     if doc_bytes > limits.max_design_bytes:
         raise LimitExceededError(
             "The design after this change",
@@ -49,7 +69,8 @@ def check_document(doc: Mapping[str, Any], doc_bytes: int, limits: Limits) -> No
             "max_design_bytes",
             "bytes",
         )
-    _walk(doc, "", limits)
+    for name, value in fields:
+        _walk(value, name, limits)
 
 
 def json_size(value: Any) -> int:
