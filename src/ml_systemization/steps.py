@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ml_systemization.model import (
     Architecture,
@@ -312,9 +312,10 @@ def apply_change(
 ) -> Design:
     """Return a new design with `patch` merged into section `key` and `remove` applied.
 
-    The input design is not modified. Raises InvalidChangeError (nothing applied) when a
-    removal names an unknown path or id, and pydantic.ValidationError when the merged
-    section is invalid.
+    The input design is not modified, and the new design shares every other field with it
+    (the store relies on that to write only what changed). Raises InvalidChangeError (nothing
+    applied) when a removal names an unknown path or id, and pydantic.ValidationError when
+    the merged section is invalid.
     """
     section_cls: type[Model] = Context if key == "context" else STEP_BY_KEY[key].model
     current = getattr(design, key).model_dump(mode="json")
@@ -324,6 +325,15 @@ def apply_change(
         )
     if remove:
         current = apply_removals(section_cls, current, remove, section=key)
-    data = design.model_dump(mode="json")
-    data[key] = current
-    return Design.model_validate(data)
+    try:
+        section = section_cls.model_validate(current)
+    except ValidationError:
+        # Validated inside the whole design, the error's locations start with the section
+        # name and list any other invalid field, exactly as callers have always seen them.
+        data = design.model_dump(mode="json")
+        data[key] = current
+        Design.model_validate(data)
+        raise
+    # The Design-level validators (unique waiver ids, rule_settings) read no section, so
+    # validating the section alone keeps every guarantee of validating the whole design.
+    return design.model_copy(update={key: section})
