@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
-from ml_systemization import history
+from ml_systemization import designcache, history
 from ml_systemization.errors import (
     DesignDeletedError,
     DesignNotFoundError,
@@ -31,6 +31,9 @@ from ml_systemization.model import MODEL_CONFIG, SCHEMA_VERSION, Design
 from ml_systemization.settings import DEFAULT_RETENTION_DAYS, Limits
 
 BUSY_TIMEOUT_MS = 10_000
+# Designs whose current revision a store keeps in memory (about 0.5 MB each for a complete
+# design): enough for the few designs one conversation edits at a time.
+DEFAULT_CACHE_SIZE = 16
 # A revision stores the full document every CHECKPOINT_EVERY revisions (1, 17, 33, ...) and a
 # field-level diff from the previous revision always, so rebuilding any revision applies at
 # most CHECKPOINT_EVERY - 1 diffs to the nearest checkpoint before it.
@@ -233,6 +236,12 @@ class SQLiteStore:
     (``change``), the field-level diff from the previous revision, and every
     ``CHECKPOINT_EVERY`` revisions the full document, from which ``design_at`` rebuilds any
     revision without replaying the whole history.
+
+    The current revision of recently used designs stays in memory (``designcache``), so that
+    a change to one section reads, validates, checks and diffs only that section. An entry is
+    used only when the row's revision, read in the same transaction, is still its revision:
+    a write by another store or process makes it stale, and the row is loaded as without a
+    cache. Designs returned by the store may be shared with that cache: never modify one.
     """
 
     def __init__(
@@ -241,6 +250,7 @@ class SQLiteStore:
         *,
         limits: Limits | None = None,
         retention_days: int = DEFAULT_RETENTION_DAYS,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         """Open (creating if needed) and migrate the database at ``path``.
 
@@ -249,6 +259,8 @@ class SQLiteStore:
                 private in-memory database, for tests.
             limits: Size limits every stored document must meet (default: ``Limits()``).
             retention_days: Days a deleted design can be restored before it may be purged.
+            cache_size: Designs whose current revision is kept in memory; 0 keeps none (every
+                call then reads, validates and diffs whole documents).
 
         Raises:
             StoreError: The file cannot be opened or created (the message names the path and
@@ -257,7 +269,10 @@ class SQLiteStore:
         self.path = path if str(path) == ":memory:" else Path(path).expanduser()
         self.limits = limits or Limits()
         self.retention = dt.timedelta(days=retention_days)
-        self._lock = threading.Lock()
+        # Reentrant: update() holds it from its read to the cache update after COMMIT, around
+        # the transaction, which takes it too.
+        self._lock = threading.RLock()
+        self._cache = designcache.DesignCache(cache_size)
         self._conn: sqlite3.Connection | None = self._connect()
 
     # ------------------------------------------------------------------ lifecycle
@@ -359,8 +374,8 @@ class SQLiteStore:
                 version of the package.
         """
         with self._transaction("BEGIN") as conn:
-            row = self._row(conn, design_id, include_deleted=include_deleted)
-        return _record(row, _load_design(design_id, row.doc))
+            row, entry = self._current_row(conn, design_id, include_deleted=include_deleted)
+        return _record(row, entry.design if entry else _load_design(design_id, row.doc))
 
     def list(
         self,
@@ -561,11 +576,33 @@ class SQLiteStore:
             ValueError: ``change`` cannot be serialized to JSON; nothing is written.
         """
         change_json = _CHANGE.dump_json(change).decode()
-        with self._transaction("BEGIN IMMEDIATE") as conn:
-            row = self._row(conn, design_id)
-            _check_expected(conn, row, expected_revision)
-            doc, stored = _dump_design(apply(_load_design(design_id, row.doc)))
-            record, _ = self._write(conn, row, doc, stored, tool, actor, change_json)
+        # Held until the cache is updated, after COMMIT: the entry must describe what the
+        # database holds, and no other thread of this store may write in between.
+        with self._lock:
+            with self._transaction("BEGIN IMMEDIATE") as conn:
+                row, entry = self._current_row(conn, design_id)
+                _check_expected(conn, row, expected_revision)
+                if entry is None:
+                    current, entry = self._load_row(row)
+                else:
+                    current = entry.design
+                new = apply(current)
+                planned = designcache.plan_write(entry, new, self.limits) if entry else None
+                if planned is None:
+                    doc, stored = _dump_design(new)
+                    record, _ = self._write(conn, row, doc, stored, tool, actor, change_json)
+                else:
+                    record = self._append(
+                        conn,
+                        row,
+                        planned.doc,
+                        planned.design,
+                        planned.changes,
+                        tool,
+                        actor,
+                        change_json,
+                    )
+            self._remember(record, row.created_at, planned)
         return record
 
     def revert(
@@ -638,6 +675,7 @@ class SQLiteStore:
                     f"Design {design_id!r} is not deleted; nothing was purged. Call "
                     "delete_design first: only deleted designs can be purged."
                 )
+            self._cache.put(design_id, None)
             return _purge(conn, design_id)
 
     def purge_expired(self, *, now: dt.datetime | None = None) -> builtins.list[str]:
@@ -658,6 +696,7 @@ class SQLiteStore:
             ]
             for design_id in ids:
                 _purge(conn, design_id)
+                self._cache.put(design_id, None)
         return ids
 
     # ------------------------------------------------------------------ internals
@@ -675,6 +714,55 @@ class SQLiteStore:
         if row.deleted_at is not None and not include_deleted:
             raise DesignDeletedError(design_id, row.deleted_at, self._restore_until(row))
         return row
+
+    def _current_row(
+        self, conn: sqlite3.Connection, design_id: str, *, include_deleted: bool = False
+    ) -> tuple[_Row, designcache.CachedDesign | None]:
+        """The row of ``design_id`` and, if cached at the row's revision, its cache entry.
+
+        A hit reads only the row's small columns: the document is the cached one. The
+        revision is read inside the caller's transaction, so an entry older than a write by
+        another store (or process) is never used.
+        """
+        found = conn.execute(
+            "SELECT revision, created_at, updated_at, deleted_at FROM designs WHERE id = ?",
+            (design_id,),
+        ).fetchone()
+        if found is not None and (found[3] is None or include_deleted):
+            revision, created_at, updated_at, deleted_at = found
+            entry = self._cache.get(design_id, revision, created_at)
+            if entry is not None:
+                row = _Row(design_id, revision, created_at, updated_at, entry.doc, deleted_at)
+                return row, entry
+        # A miss, or an unknown or deleted design: _row raises the errors it always raised.
+        return self._row(conn, design_id, include_deleted=include_deleted), None
+
+    def _load_row(self, row: _Row) -> tuple[Design, designcache.CachedDesign | None]:
+        """The design of a row read from the database, and a cache entry for it (None when
+        caching is off or the stored text is not what this version writes)."""
+        design = _load_design(row.id, row.doc)
+        if self._cache.size <= 0:
+            return design, None
+        return design, designcache.entry_for(row.revision, row.created_at, row.doc, design)
+
+    def _remember(
+        self, record: DesignRecord, created_at: str, planned: designcache.SectionWrite | None
+    ) -> None:
+        """Cache what update() just committed. A whole-document write is cached on the next
+        update instead, which has to read it anyway (only a section write has the text of
+        every field at hand)."""
+        entry = None
+        if planned is not None and planned.cacheable:
+            entry = designcache.CachedDesign(
+                record.revision,
+                created_at,
+                planned.doc,
+                planned.design,
+                planned.parts,
+                planned.parsed,
+                self.limits,
+            )
+        self._cache.put(record.id, entry)
 
     def _restore_until(self, row: _Row) -> str:
         assert row.deleted_at is not None
@@ -701,6 +789,20 @@ class SQLiteStore:
         # Diff against the document as stored, not as upgraded on load, so that applying the
         # diffs in order rebuilds exactly what was stored, across schema upgrades too.
         changes = history.diff(json.loads(row.doc), new)
+        return self._append(conn, row, doc, stored, changes, tool, actor, change_json), changes
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        row: _Row,
+        doc: str,
+        stored: Design,
+        changes: builtins.list[history.Change],
+        tool: str,
+        actor: str | None,
+        change_json: str,
+    ) -> DesignRecord:
+        """Store ``doc`` (checked, with its diff from ``row``) as the revision after ``row``."""
         revision = row.revision + 1
         now = _timestamp(conn)
         conn.execute(
@@ -709,8 +811,7 @@ class SQLiteStore:
         )
         checkpoint = doc if (revision - 1) % CHECKPOINT_EVERY == 0 else None
         _append_revision(conn, row.id, revision, now, tool, actor, change_json, changes, checkpoint)
-        record = _record(_Row(row.id, revision, row.created_at, now, doc, None), stored)
-        return record, changes
+        return _record(_Row(row.id, revision, row.created_at, now, doc, None), stored)
 
     def _set_deleted(
         self,
