@@ -8,6 +8,8 @@ needs are absent, so it cannot be evaluated yet). The engine turns both into `Fi
 from __future__ import annotations
 
 import functools
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -220,6 +222,41 @@ def evaluate(
     return findings
 
 
+class FindingsMemo:
+    """The findings of the latest evaluations, by design object, section and settings.
+
+    A step call evaluates the rules that read the changed section on the design before the
+    change and after it. The design before is the one the previous call on that design left
+    (the store hands out the same object while it is current), so with the same section and
+    settings its evaluation is the previous call's "after" one: rules are pure functions of
+    the design and the settings, and designs are never modified, so it is reused instead of
+    computed again. Keyed by identity: a design equal to an evaluated one but not the same
+    object is evaluated anew. Keeps the designs it remembers alive (``size`` of them).
+    Thread-safe; the returned lists are shared and must not be modified.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._entries: deque[tuple[Design, str | None, RuleSettings, list[Finding]]] = deque(
+            maxlen=size
+        )
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def evaluate(
+        self, design: Design, settings: RuleSettings, *, touching: str | None = None
+    ) -> list[Finding]:
+        """``evaluate(design, settings, touching=touching)``, remembered."""
+        with self._lock:
+            for seen, section, used, found in self._entries:
+                if seen is design and section == touching and used == settings:
+                    self.hits += 1
+                    return found
+        found = evaluate(design, settings, touching=touching)
+        with self._lock:
+            self._entries.append((design, touching, settings, found))
+        return found
+
+
 @dataclass(frozen=True)
 class StepFeedback:
     """What a step tool reports about the rules that read the changed section."""
@@ -236,14 +273,18 @@ def step_feedback(
     *,
     touching: str,
     settings_before: RuleSettings | None = None,
+    memo: FindingsMemo | None = None,
 ) -> StepFeedback:
     """Violations after a change to section `touching`, the rules it fixed, and the rules that
-    still lack inputs (cross-step rules included: a change can make one evaluable or break it)."""
-    after_findings = evaluate(after, settings, touching=touching)
+    still lack inputs (cross-step rules included: a change can make one evaluable or break it).
+
+    With a `memo`, evaluations it holds are reused and new ones remembered (same results)."""
+    run = memo.evaluate if memo is not None else evaluate
+    after_findings = run(after, settings, touching=touching)
     violations = [f for f in after_findings if f.kind == "violation"]
     resolved: list[str] = []
     if before is not None:
-        earlier = evaluate(before, settings_before or settings, touching=touching)
+        earlier = run(before, settings_before or settings, touching=touching)
         still = {f.rule_id for f in violations}
         resolved = sorted({f.rule_id for f in earlier if f.kind == "violation"} - still)
     pending = sorted({f.rule_id for f in after_findings if f.kind == "not_evaluable"})

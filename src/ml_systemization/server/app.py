@@ -49,6 +49,7 @@ from ml_systemization.names import ARTIFACT_NAMES, VIEW_NAMES
 from ml_systemization.settings import Settings
 
 if TYPE_CHECKING:
+    from ml_systemization.findings import FindingsMemo
     from ml_systemization.render import Renderer
     from ml_systemization.store import DesignRecord, SQLiteStore
 
@@ -84,6 +85,7 @@ class AppState:
         self._lock = threading.Lock()
         self._store: SQLiteStore | None = None
         self._renderer: Renderer | None = None
+        self._findings: FindingsMemo | None = None
 
     @property
     def store(self) -> SQLiteStore:
@@ -106,6 +108,16 @@ class AppState:
 
                 self._renderer = Renderer(self.settings.templates_dir)
             return self._renderer
+
+    @property
+    def findings(self) -> FindingsMemo:
+        """Step calls reuse the previous call's evaluation of the design they start from."""
+        with self._lock:
+            if self._findings is None:
+                from ml_systemization.findings import FindingsMemo
+
+                self._findings = FindingsMemo()
+            return self._findings
 
     def close(self) -> None:
         with self._lock:

@@ -218,6 +218,7 @@ def _step_result(
         rules,
         touching=key,
         settings_before=_rules(state, before) if before is not None else None,
+        memo=state.findings,
     )
     return StepResult(
         design_id=record.id,
