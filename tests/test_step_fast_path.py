@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ml_systemization import designcache, history
@@ -29,6 +31,7 @@ from ml_systemization.settings import Limits, RuleSettings, effective_rule_setti
 from ml_systemization.steps import STEP_BY_KEY, STEPS, apply_change
 from ml_systemization.store import SQLiteStore
 from ml_systemization.waivers import apply_review_options
+from test_history import _json, _keys
 
 EXAMPLES = ("support_assistant", "fraud_scorer")
 KEYS = ("context", *(step.key for step in STEPS))
@@ -464,3 +467,47 @@ def test_the_memo_keys_on_the_design_object_the_section_and_the_settings() -> No
     )
     assert memo.evaluate(design.model_copy(), RuleSettings(), touching="evaluation") == first
     assert memo.hits == 1
+
+
+# --------------------------------------------------------------------------- diff shortcut
+
+
+def _perturb(value: Any, rng: random.Random) -> Any:
+    """A copy of a JSON value with a few changes, some of which == does not see (1 vs 1.0 vs
+    true, key order)."""
+    roll = rng.random()
+    if isinstance(value, dict):
+        items = [(k, _perturb(v, rng)) for k, v in value.items()]
+        if roll < 0.1:
+            items.reverse()
+        return dict(items)
+    if isinstance(value, list):
+        items = [_perturb(v, rng) for v in value]
+        if roll < 0.1:
+            items.reverse()
+        return items
+    if roll < 0.1 and isinstance(value, bool):
+        return int(value)
+    if roll < 0.1 and isinstance(value, int):
+        return float(value)
+    if roll < 0.05:
+        return "changed"
+    return value
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(before=st.dictionaries(_keys, _json, max_size=4), seed=st.integers(0, 2**32 - 1))
+def test_the_diff_shortcut_for_equal_parts_changes_no_diff(
+    before: dict[str, Any], seed: int
+) -> None:
+    after = _perturb(before, random.Random(seed))
+    fast = history.diff(before, after)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(history, "_identical", lambda a, b: False)
+        slow = history.diff(before, after)
+    assert fast == slow
+    # JSON types included (key order inside plain lists is not diffed, before or now).
+    assert history._same(history.apply(before, fast), after)
+    # One field at a time, at its path, is the whole diff when the keys are the same.
+    if list(before) == list(after):
+        assert fast == [c for k in before for c in history.diff(before[k], after[k], at=(k,))]

@@ -81,6 +81,10 @@ def diff(before: Any, after: Any, *, at: Path = ()) -> list[Change]:
 
 
 def _diff(path: Path, a: Any, b: Any, out: list[Change]) -> None:
+    if isinstance(a, dict | list) and a == b and _identical(a, b):
+        # Most of a document is unchanged: C-speed == and a plain walk settle it, instead of
+        # building paths and item indexes for every field only to find no difference.
+        return
     if isinstance(a, dict) and isinstance(b, dict):
         for key, value in a.items():
             if key not in b:
@@ -135,6 +139,21 @@ def _keyed(items: list[Any]) -> dict[str, dict[str, Any]] | None:
             return None
         keyed[item["id"]] = item
     return keyed
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Whether ``diff(a, b)`` is empty for certain: the same JSON, types and key order included
+    (``==`` alone takes ``1`` for ``1.0`` and ``true``, and ignores key order)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(
+            ka == kb and _identical(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _same(a: Any, b: Any) -> bool:
