@@ -325,15 +325,17 @@ async def _inmemory_comparison(runs: int, warmups: int, tmp: Path) -> dict[str, 
 
 STORE_FULL = "store.update, synchronous=FULL (as served)"
 STORE_OFF = "store.update, synchronous=OFF"
-# The pieces of store.update, in the order it runs them; the rest is SQL and bookkeeping.
+STORE_UNCACHED = "store.update without its cache (cache_size=0), FULL: the whole-document path"
+# The pieces of a cached store.update (a section write), in the order it runs them; the rest
+# is SQL and bookkeeping.
 STORE_PIECES = (
-    "  parse stored design (Design.model_validate_json)",
-    "  apply_change (dump section, merge, validate design)",
-    "  dump + re-validate (model_dump_json, model_validate_json)",
-    "  json.loads x2 (old and new document)",
-    "  limits.check_document",
-    "  history.diff + dumps",
+    "  apply_change (dump the section, merge, validate the section)",
+    "  section: model_dump_json + model_validate_json + json.loads",
+    "  limits.check_document_fields (walk of the section)",
+    "  history.diff of the section + dumps",
+    "  assemble the document + its size, model_copy, re-dump check",
 )
+RULES_MEMO = "rules: findings.step_feedback, memo (the before side reused)"
 
 
 def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
@@ -346,9 +348,8 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
     """
     import pydantic_core
 
-    from ml_systemization import findings, history, limits, steps
+    from ml_systemization import designcache, findings, history, limits, steps
     from ml_systemization.examples import example_design, load_example
-    from ml_systemization.model import Design
     from ml_systemization.patch import patch_model
     from ml_systemization.settings import Limits, RuleSettings
     from ml_systemization.store import SQLiteStore
@@ -362,30 +363,35 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
     example = load_example(EXAMPLE)
     metric, values = _small_change(example)
     step = steps.STEP_BY_KEY["evaluation"]
+    section = designcache.SECTIONS["evaluation"]
+    at = designcache.FIELDS.index("evaluation")
     patch_cls = patch_model(step.model)
     rules = RuleSettings()
     lims = Limits()
+    memo = findings.FindingsMemo()
     full = SQLiteStore(tmp / "pieces-full.sqlite3")
     off = SQLiteStore(tmp / "pieces-off.sqlite3")
     off._conn.execute("PRAGMA synchronous = OFF")  # type: ignore[union-attr]  # bench only
+    uncached = SQLiteStore(tmp / "pieces-uncached.sqlite3", cache_size=0)
     start = example_design(EXAMPLE)
-    full_id = full.create(start, tool="start_design", actor=None, change={}).id
-    off_id = off.create(start, tool="start_design", actor=None, change={}).id
-    # The transition the latest served update made: designs, documents and parsed JSON.
-    doc = start.model_dump_json()
-    s: dict[str, Any] = {"old": start, "new": start, "old_doc": doc, "new_doc": doc}
-    s["old_json"] = s["new_json"] = json.loads(doc)
+    ids = {
+        store: store.create(start, tool="start_design", actor=None, change={}).id
+        for store in (full, off, uncached)
+    }
+    # The transition the latest served update made: designs, its cache entry before, and the
+    # new section's JSON text and parsed JSON.
+    s: dict[str, Any] = {"old": start, "new": start}
 
     def arguments(i: int) -> dict[str, Any]:
-        return _step_arguments(full_id, metric, values, i)
+        return _step_arguments(ids[full], metric, values, i)
 
     def patch(i: int) -> Any:
         return patch_cls.model_validate(arguments(i)["evaluation"])
 
-    def update(store: SQLiteStore, design_id: str, i: int) -> Any:
+    def update(store: SQLiteStore, i: int) -> Any:
         p = patch(i)
         return store.update(
-            design_id,
+            ids[store],
             lambda d: steps.apply_change(d, "evaluation", p),
             tool="build_evaluation",
             actor=None,
@@ -393,14 +399,29 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
         )
 
     def served(i: int) -> None:
-        record = update(full, full_id, i)
+        record = update(full, i)
         s["old"], s["new"] = s["new"], record.design
-        s["old_doc"], s["new_doc"] = s["new_doc"], record.design.model_dump_json()
-        s["old_json"], s["new_json"] = s["new_json"], json.loads(s["new_doc"])
+        # Untimed: what the store held before this update, and the new section's texts.
+        s["entry"] = designcache.entry_for(0, "", s["old"].model_dump_json(), s["old"], within=lims)
+        s["part"] = s["new"].evaluation.model_dump_json()
+        s["parsed"] = json.loads(s["part"])
+        s["parts"] = (*s["entry"].parts[:at], s["part"], *s["entry"].parts[at + 1 :])
+        s["bytes"] = len(designcache.assemble(s["parts"]).encode("utf-8"))
+
+    def section_json(i: int) -> None:
+        part = s["new"].evaluation.model_dump_json()
+        section.model_validate_json(part)
+        json.loads(part)
+
+    def assemble(i: int) -> None:
+        doc = designcache.assemble(s["parts"])
+        len(doc.encode("utf-8"))
+        s["old"].model_copy(update={"evaluation": s["new"].evaluation})
+        s["new"].evaluation.model_dump_json()
 
     def result_out(i: int) -> None:
         result = StepResult(
-            design_id=full_id,
+            design_id=ids[full],
             revision=i + 10,
             step="evaluation",
             status="complete",
@@ -426,21 +447,28 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
         disk.flush()
         os.fdatasync(disk.fileno()) if hasattr(os, "fdatasync") else os.fsync(disk.fileno())
 
-    parse, apply_, dump, loads, check, diff = STORE_PIECES
+    apply_, dumps, check, diff, doc = STORE_PIECES
     pieces: dict[str, Callable[[int], Any]] = {
         STORE_FULL: served,
-        STORE_OFF: lambda i: update(off, off_id, i),
-        parse: lambda i: Design.model_validate_json(s["old_doc"]),
+        STORE_OFF: lambda i: update(off, i),
+        STORE_UNCACHED: lambda i: update(uncached, i),
         apply_: lambda i: steps.apply_change(s["old"], "evaluation", patch(i)),
-        dump: lambda i: Design.model_validate_json(s["new"].model_dump_json()),
-        loads: lambda i: (json.loads(s["old_doc"]), json.loads(s["new_doc"])),
-        check: lambda i: limits.check_document(
-            s["new_json"], len(s["new_doc"].encode("utf-8")), lims
+        dumps: section_json,
+        check: lambda i: limits.check_document_fields(
+            [("evaluation", s["parsed"])], s["bytes"], lims
         ),
-        diff: lambda i: history.dumps(history.diff(s["old_json"], s["new_json"])),
+        diff: lambda i: history.dumps(
+            history.diff(s["entry"].parsed[at], s["parsed"], at=("evaluation",))
+        ),
+        doc: assemble,
         "disk alone: write 4 KB + fdatasync": disk_sync,
-        "rules: findings.step_feedback": lambda i: findings.step_feedback(
-            s["old"], s["new"], rules, touching="evaluation", settings_before=rules
+        RULES_MEMO: lambda i: findings.step_feedback(
+            s["old"], s["new"], rules, touching="evaluation", settings_before=rules, memo=memo
+        ),
+        "rules: findings.step_feedback without the memo (before and after)": lambda i: (
+            findings.step_feedback(
+                s["old"], s["new"], rules, touching="evaluation", settings_before=rules
+            )
         ),
         "step_status + next_step": lambda i: (
             steps.step_status(s["new"], step),
@@ -463,8 +491,8 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
                 continue
             if i >= warmups:
                 samples[name].append(ms())
-    full.close()
-    off.close()
+    for store in (full, off, uncached):
+        store.close()
     disk.close()
     medians = {name: statistics.median(v) for name, v in samples.items() if v}
     derived = {}
@@ -476,7 +504,7 @@ def _piece_timings(runs: int, warmups: int, tmp: Path) -> dict[str, Any]:
         )
     return {
         "runs": runs,
-        "doc_bytes": len(s["new_doc"].encode("utf-8")),
+        "doc_bytes": len(s["new"].model_dump_json().encode("utf-8")),
         "series": [asdict(Series.of(name, v)) for name, v in samples.items() if v],
         "derived_ms": derived,
         "errors": errors,
