@@ -303,6 +303,38 @@ def test_field_texts_assemble_to_the_serialized_design() -> None:
     )
 
 
+def test_an_apply_that_modifies_its_input_in_place_is_still_stored_whole(tmp_path: Path) -> None:
+    """Callers must not modify designs the store hands out; if one does, what it returns is
+    stored as before (the whole-document path), and the cache forgets the design."""
+
+    def in_place(d: Design) -> Design:
+        d.context.problem = "changed in place"
+        return d.model_copy()
+
+    def same_object(d: Design) -> Design:
+        d.card.owner = "changed in place too"
+        return d
+
+    path = tmp_path / "d.sqlite3"
+    with SQLiteStore(path) as store:
+        design_id = store.create(example_design("fraud_scorer"), tool="t", actor=None, change={}).id
+        store.update(
+            design_id,
+            set_threshold_for(store.get(design_id).design),
+            tool="t",
+            actor=None,
+            change={},
+        )
+        for apply in (in_place, same_object):
+            store.update(design_id, apply, tool="t", actor=None, change={})
+        record = store.get(design_id)
+    with SQLiteStore(path, cache_size=0) as fresh:
+        assert fresh.get(design_id).design == record.design
+        assert record.design.context.problem == "changed in place"
+        assert record.design.card.owner == "changed in place too"
+        assert [c.where for c in fresh.diff(design_id, 2, 3)[0]] == ["context.problem"]
+
+
 # --------------------------------------------------------------------------- other writers
 
 

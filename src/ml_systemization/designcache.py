@@ -111,10 +111,11 @@ class SectionWrite:
 def plan_write(entry: CachedDesign, new: Design, limits: Limits) -> SectionWrite | None:
     """The write of ``new``, the result of a change to ``entry.design``, section by section.
 
-    Returns None when the change is not a section-only one (a Design-level field changed, the
-    design was modified in place, a field holds a subclass) or a changed section does not
-    survive a JSON round trip: the caller then takes the whole-document path, which stores
-    the same result or raises exactly the error it always raised.
+    Returns None when the change is not a section-only one (a Design-level field changed, no
+    field was replaced, the design was modified in place, a field holds a subclass) or a
+    changed section does not survive a JSON round trip: the caller then takes the
+    whole-document path, which stores the same result or raises exactly the error it always
+    raised.
 
     Raises:
         LimitExceededError: as ``limits.check_document`` on the whole new document.
@@ -123,6 +124,10 @@ def plan_write(entry: CachedDesign, new: Design, limits: Limits) -> SectionWrite
     if new is old or type(new) is not Design:
         return None
     changed = [i for i, name in enumerate(FIELDS) if getattr(new, name) is not getattr(old, name)]
+    if not changed:
+        # Nothing replaced: a no-op, or (against the contract) a field modified in place,
+        # which only the whole-document path would see and store.
+        return None
     parts, parsed = list(entry.parts), list(entry.parsed)
     sections: dict[str, Model] = {}
     for i in changed:
