@@ -177,7 +177,7 @@ def _register_resources(server: MCPServer) -> None:
             raise ResourceNotFoundError(
                 f"Unknown artifact {name!r}; use one of {', '.join(ARTIFACT_NAMES)}."
             )
-        from ml_systemization.server.tools import render_record
+        from ml_systemization.server.common import render_record
 
         record = _resource_record(ctx, design_id)
         return render_record(state_of(ctx), record, [name])[name]
@@ -194,14 +194,14 @@ def _register_resources(server: MCPServer) -> None:
             raise ResourceNotFoundError(
                 f"Unknown view {view!r}; use one of {', '.join(VIEW_NAMES)}."
             )
-        from ml_systemization.server.tools import view_document
+        from ml_systemization.server.common import view_document
 
         record = _resource_record(ctx, design_id)
         return json.dumps(view_document(record, view), indent=2)
 
     def schema_resource(name: SchemaName) -> Callable[[], str]:
         def read() -> str:
-            from ml_systemization.server.tools import schema_document
+            from ml_systemization.server.common import schema_document
 
             return json.dumps(schema_document(name), indent=2)
 
@@ -238,7 +238,7 @@ def _register_prompt(server: MCPServer) -> None:
     def ml_systemization(
         feature: Annotated[str, Field(description="The ML/LLM feature to design")],
     ) -> str:
-        from ml_systemization.server.tools import prompt_text
+        from ml_systemization.server.step_tools import prompt_text
 
         return prompt_text(feature)
 
