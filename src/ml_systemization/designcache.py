@@ -9,7 +9,8 @@ is how pydantic writes a model), and the diff is the whole-document diff, becaus
 that are the same objects before and after have no differences.
 
 Nothing here touches the database: ``store.SQLiteStore`` decides when an entry is current
-(by the row's revision, read in the write transaction) and writes what ``plan_write`` returns.
+(by the row's revision and updated_at, read in the write transaction) and writes what
+``plan_write`` returns.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class CachedDesign:
     of field ``FIELDS[i]`` of ``design``, and ``parsed[i]`` is that field of
     ``json.loads(doc)``. ``design`` is shared with every caller that read it: it must never
     be modified (the store's callers build new designs instead).
+
+    ``revision``, ``created_at`` and ``updated_at`` are the row's when the entry was made; the
+    entry is used only while the row still has all three. The revision alone does not identify
+    a write: an online restore of a backup takes a design back to an earlier revision, and
+    later writes reach the cached revision number again with another content; ``updated_at``,
+    later than every stored one at each write, tells them apart.
     """
 
     revision: int
@@ -75,10 +82,18 @@ class CachedDesign:
     parsed: tuple[Any, ...]
     # Limits the whole document is known to meet; None until checked.
     within: Limits | None
+    # The row's updated_at; None matches any (an entry not made from a row, as in benchmarks).
+    updated_at: str | None = None
 
 
 def entry_for(
-    revision: int, created_at: str, doc: str, design: Design, *, within: Limits | None = None
+    revision: int,
+    created_at: str,
+    doc: str,
+    design: Design,
+    *,
+    within: Limits | None = None,
+    updated_at: str | None = None,
 ) -> CachedDesign | None:
     """A cache entry for a stored document and the design loaded from it.
 
@@ -91,7 +106,14 @@ def entry_for(
         return None
     data = json.loads(doc)
     return CachedDesign(
-        revision, created_at, doc, design, parts, tuple(data[name] for name in FIELDS), within
+        revision,
+        created_at,
+        doc,
+        design,
+        parts,
+        tuple(data[name] for name in FIELDS),
+        within,
+        updated_at,
     )
 
 
@@ -171,10 +193,17 @@ class DesignCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, design_id: str, revision: int, created_at: str) -> CachedDesign | None:
-        """The entry of this design if it is the given revision of it, else None."""
+    def get(
+        self, design_id: str, revision: int, created_at: str, updated_at: str
+    ) -> CachedDesign | None:
+        """The entry of this design if it was made from the row with these values, else None."""
         entry = self._entries.get(design_id)
-        if entry is None or entry.revision != revision or entry.created_at != created_at:
+        if (
+            entry is None
+            or entry.revision != revision
+            or entry.created_at != created_at
+            or (entry.updated_at is not None and entry.updated_at != updated_at)
+        ):
             self.misses += 1
             return None
         self.hits += 1

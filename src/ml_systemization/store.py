@@ -239,9 +239,9 @@ class SQLiteStore:
 
     The current revision of recently used designs stays in memory (``designcache``), so that
     a change to one section reads, validates, checks and diffs only that section. An entry is
-    used only when the row's revision, read in the same transaction, is still its revision:
-    a write by another store or process makes it stale, and the row is loaded as without a
-    cache. Designs returned by the store may be shared with that cache: never modify one.
+    used only when the row's revision and updated_at, read in the same transaction, are still
+    its own: a write by another store or process makes it stale, and the row is loaded as
+    without a cache. Designs returned by the store may be shared with that cache: never modify one.
     """
 
     def __init__(
@@ -588,11 +588,12 @@ class SQLiteStore:
                     current = entry.design
                 new = apply(current)
                 planned = designcache.plan_write(entry, new, self.limits) if entry else None
+                written: _Row | None = None
                 if planned is None:
                     doc, stored = _dump_design(new)
                     record, _ = self._write(conn, row, doc, stored, tool, actor, change_json)
                 else:
-                    record = self._append(
+                    record, written = self._append(
                         conn,
                         row,
                         planned.doc,
@@ -602,7 +603,7 @@ class SQLiteStore:
                         actor,
                         change_json,
                     )
-            self._remember(record, row.created_at, planned)
+            self._remember(record.id, written, planned)
         return record
 
     def revert(
@@ -721,8 +722,8 @@ class SQLiteStore:
         """The row of ``design_id`` and, if cached at the row's revision, its cache entry.
 
         A hit reads only the row's small columns: the document is the cached one. The
-        revision is read inside the caller's transaction, so an entry older than a write by
-        another store (or process) is never used.
+        revision and updated_at are read inside the caller's transaction, so an entry older
+        than a write by another store (or process) is never used.
         """
         found = conn.execute(
             "SELECT revision, created_at, updated_at, deleted_at FROM designs WHERE id = ?",
@@ -730,7 +731,7 @@ class SQLiteStore:
         ).fetchone()
         if found is not None and (found[3] is None or include_deleted):
             revision, created_at, updated_at, deleted_at = found
-            entry = self._cache.get(design_id, revision, created_at)
+            entry = self._cache.get(design_id, revision, created_at, updated_at)
             if entry is not None:
                 row = _Row(design_id, revision, created_at, updated_at, entry.doc, deleted_at)
                 return row, entry
@@ -743,26 +744,32 @@ class SQLiteStore:
         design = _load_design(row.id, row.doc)
         if self._cache.size <= 0:
             return design, None
-        return design, designcache.entry_for(row.revision, row.created_at, row.doc, design)
+        return design, designcache.entry_for(
+            row.revision, row.created_at, row.doc, design, updated_at=row.updated_at
+        )
 
     def _remember(
-        self, record: DesignRecord, created_at: str, planned: designcache.SectionWrite | None
+        self,
+        design_id: str,
+        written: _Row | None,
+        planned: designcache.SectionWrite | None,
     ) -> None:
-        """Cache what update() just committed. A whole-document write is cached on the next
-        update instead, which has to read it anyway (only a section write has the text of
-        every field at hand)."""
+        """Cache what update() just committed (``written``: the row it wrote). A
+        whole-document write is cached on the next update instead, which has to read it
+        anyway (only a section write has the text of every field at hand)."""
         entry = None
-        if planned is not None and planned.cacheable:
+        if written is not None and planned is not None and planned.cacheable:
             entry = designcache.CachedDesign(
-                record.revision,
-                created_at,
+                written.revision,
+                written.created_at,
                 planned.doc,
                 planned.design,
                 planned.parts,
                 planned.parsed,
                 self.limits,
+                written.updated_at,
             )
-        self._cache.put(record.id, entry)
+        self._cache.put(design_id, entry)
 
     def _restore_until(self, row: _Row) -> str:
         assert row.deleted_at is not None
@@ -789,7 +796,8 @@ class SQLiteStore:
         # Diff against the document as stored, not as upgraded on load, so that applying the
         # diffs in order rebuilds exactly what was stored, across schema upgrades too.
         changes = history.diff(json.loads(row.doc), new)
-        return self._append(conn, row, doc, stored, changes, tool, actor, change_json), changes
+        record, _ = self._append(conn, row, doc, stored, changes, tool, actor, change_json)
+        return record, changes
 
     def _append(
         self,
@@ -801,8 +809,9 @@ class SQLiteStore:
         tool: str,
         actor: str | None,
         change_json: str,
-    ) -> DesignRecord:
-        """Store ``doc`` (checked, with its diff from ``row``) as the revision after ``row``."""
+    ) -> tuple[DesignRecord, _Row]:
+        """Store ``doc`` (checked, with its diff from ``row``) as the revision after ``row``;
+        returns the record and the row as written."""
         revision = row.revision + 1
         now = _timestamp(conn)
         conn.execute(
@@ -811,7 +820,8 @@ class SQLiteStore:
         )
         checkpoint = doc if (revision - 1) % CHECKPOINT_EVERY == 0 else None
         _append_revision(conn, row.id, revision, now, tool, actor, change_json, changes, checkpoint)
-        return _record(_Row(row.id, revision, row.created_at, now, doc, None), stored)
+        written = _Row(row.id, revision, row.created_at, now, doc, None)
+        return _record(written, stored), written
 
     def _set_deleted(
         self,
