@@ -580,15 +580,9 @@ def test_the_memo_never_answers_for_another_object_at_a_reused_address() -> None
     assert memo.hits == 0
 
 
-# --------------------------------------------------------------------------- known risk
+# --------------------------------------------------------------------------- override templates
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render.py hands the store's shared Design to override templates, which Jinja2 "
-    "(not sandboxed) lets call list methods; fix in render.py: render override templates "
-    "on a deep copy or in jinja2.sandbox.ImmutableSandboxedEnvironment",
-)
 @pytest.mark.anyio
 async def test_an_override_template_that_reorders_a_list_in_place_changes_nothing_stored(
     tmp_path: Path,

@@ -628,6 +628,10 @@ class Renderer:
         """
         base = _artifact_name(name)
         template = self._template(base)
+        if self._override_dir is not None:
+            # The design may be the store's cached object, shared with later calls, and an
+            # operator's template can call list methods (`stages.reverse()`): give it a copy.
+            design = design.model_copy(deep=True)
         context: dict[str, Any] = {
             "artifact": base,
             "title": ARTIFACT_TITLES[base],
