@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from ml_systemization import bundle as bundle_module
-from ml_systemization import store as store_module
+from ml_systemization import upgrades as upgrades_module
 from ml_systemization.bundle import FORMAT, export_target, read_bundle
 from ml_systemization.errors import BundleError
 from ml_systemization.examples import EXAMPLES, load_example
@@ -181,9 +181,9 @@ def test_an_older_schema_version_is_upgraded_on_import(monkeypatch: pytest.Monke
         context["problem"] = context.pop("problem_statement", None)
         return {**doc, "context": context}
 
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(upgrades_module, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(bundle_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_module.DESIGN_UPGRADES, 1, upgrade_1_to_2)
+    monkeypatch.setitem(upgrades_module.DESIGN_UPGRADES, 1, upgrade_1_to_2)
     old = {
         "format": FORMAT,
         "format_version": 1,

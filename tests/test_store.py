@@ -26,12 +26,11 @@ from ml_systemization.errors import (
 from ml_systemization.locations import default_db_path
 from ml_systemization.model import SCHEMA_VERSION, Context, Design, SuccessMetric
 from ml_systemization.store import (
-    DESIGN_UPGRADES,
     MIGRATIONS,
     DesignStore,
     SQLiteStore,
-    migrate_design,
 )
+from ml_systemization.upgrades import DESIGN_UPGRADES, migrate_design
 
 JOIN_TIMEOUT_S = 120
 

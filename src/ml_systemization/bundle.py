@@ -25,7 +25,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from ml_systemization.errors import BundleError, StoreError
 from ml_systemization.model import MODEL_CONFIG, SCHEMA_VERSION, Design
-from ml_systemization.store import migrate_design
+from ml_systemization.upgrades import migrate_design
 
 FORMAT: Literal["ml-systemization/design"] = "ml-systemization/design"
 FORMAT_VERSION = 1

@@ -6,9 +6,9 @@ checks use them from here so that start-up does not import the models.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-ARTIFACT_NAMES: tuple[str, ...] = (
+ArtifactName = Literal[
     "one_pager",
     "baseline_spec",
     "evaluation_plan",
@@ -16,7 +16,8 @@ ARTIFACT_NAMES: tuple[str, ...] = (
     "monitoring_plan",
     "iteration_plan",
     "feature_card",
-)
+]
+ARTIFACT_NAMES: tuple[ArtifactName, ...] = get_args(ArtifactName)
 
 ViewName = Literal["observability", "orchestration"]
-VIEW_NAMES: tuple[ViewName, ...] = ("observability", "orchestration")
+VIEW_NAMES: tuple[ViewName, ...] = get_args(ViewName)

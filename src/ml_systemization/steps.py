@@ -21,6 +21,7 @@ from ml_systemization.model import (
     Monitoring,
     Rollout,
 )
+from ml_systemization.names import ARTIFACT_NAMES
 from ml_systemization.patch import apply_removals, merge_section
 
 SectionKey = Literal[
@@ -274,15 +275,7 @@ STEP_BY_KEY: dict[str, Step] = {step.key: step for step in STEPS}
 STEP_BY_TOOL: dict[str, Step] = {step.tool: step for step in STEPS}
 PROCEDURE: tuple[Step, ...] = tuple(step for step in STEPS if step.key != "card")
 
-ARTIFACTS: tuple[str, ...] = (
-    "one_pager",
-    "baseline_spec",
-    "evaluation_plan",
-    "rollout_plan",
-    "monitoring_plan",
-    "iteration_plan",
-    "feature_card",
-)
+ARTIFACTS: tuple[str, ...] = ARTIFACT_NAMES
 
 
 def step_status(design: Design, step: Step) -> tuple[StepStatus, list[str]]:

@@ -29,6 +29,7 @@ from ml_systemization.limits import check_document
 from ml_systemization.locations import DB_ENV_VAR, probe_writable
 from ml_systemization.model import MODEL_CONFIG, SCHEMA_VERSION, Design
 from ml_systemization.settings import DEFAULT_RETENTION_DAYS, Limits
+from ml_systemization.upgrades import migrate_design
 
 BUSY_TIMEOUT_MS = 10_000
 # Designs whose current revision a store keeps in memory (about 0.5 MB each for a complete
@@ -87,12 +88,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
-
-DesignUpgrade = Callable[[dict[str, Any]], dict[str, Any]]
-
-# DESIGN_UPGRADES[n] turns a stored design document of schema_version n into version n + 1.
-# Each SCHEMA_VERSION bump adds one entry; version 1 is the first, so there is none yet.
-DESIGN_UPGRADES: dict[int, DesignUpgrade] = {}
 
 _CHANGE = TypeAdapter(dict[str, Any])
 # Revision 1 records its diff from an empty design, so its history lists the fields it set.
@@ -194,35 +189,6 @@ class DesignStore(Protocol):
     def purge_expired(self) -> builtins.list[str]: ...
 
     def close(self) -> None: ...
-
-
-def migrate_design(data: dict[str, Any]) -> dict[str, Any]:
-    """Bring a stored design document up to the current ``SCHEMA_VERSION``.
-
-    Args:
-        data: The parsed JSON of a stored design; not modified.
-
-    Returns:
-        A document of the current schema version.
-
-    Raises:
-        StoreError: The document is from a newer version of the package, or its
-            ``schema_version`` is not a positive integer.
-    """
-    version = data.get("schema_version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise StoreError(f"A stored design has an invalid schema_version {version!r}.")
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"A stored design has schema_version {version}, but this version of "
-            f"ml-systemization knows only up to {SCHEMA_VERSION}. Upgrade the package."
-        )
-    upgraded = dict(data)
-    while version < SCHEMA_VERSION:
-        upgraded = DESIGN_UPGRADES[version](upgraded)
-        version += 1
-        upgraded["schema_version"] = version
-    return upgraded
 
 
 class SQLiteStore:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import typing
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, authenticated_principal
 from mcp.server.mcpserver.exceptions import ToolError
@@ -22,23 +21,11 @@ from ml_systemization.patch import patch_model
 from ml_systemization.server.app import AppState, SchemaName, state_of
 from ml_systemization.settings import RuleSettings, effective_rule_settings
 from ml_systemization.steps import (
-    ARTIFACTS,
     next_step,
 )
 from ml_systemization.store import DesignRecord
 from ml_systemization.upstream import normalize_context
 from ml_systemization.views import build_view, view_schema
-
-ArtifactName = Literal[
-    "one_pager",
-    "baseline_spec",
-    "evaluation_plan",
-    "rollout_plan",
-    "monitoring_plan",
-    "iteration_plan",
-    "feature_card",
-]
-assert set(typing.get_args(ArtifactName)) == set(ARTIFACTS)
 
 # Parameters shared by many tools carry no description: INSTRUCTIONS (sent once) explains them.
 # A design_id is the id start_design returned; its length bounds (1..64) are still enforced but

@@ -10,6 +10,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ml_systemization.model import Design
+from ml_systemization.names import ArtifactName
 from ml_systemization.quality import review
 from ml_systemization.results import (
     Artifact,
@@ -27,7 +28,6 @@ from ml_systemization.server.common import (
     READ_ONLY,
     UPSERT,
     WRITE,
-    ArtifactName,
     ContextPatch,
     DesignId,
     ExpectedRevision,
