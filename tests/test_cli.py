@@ -121,6 +121,23 @@ def test_serve_refuses_an_unusable_database_path_at_start(tmp_path: Path) -> Non
     assert "is a file, not a folder" in proc.stderr or "Not a directory" in proc.stderr
 
 
+def test_serve_refuses_a_missing_template_folder_at_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ML_SYSTEMIZATION")}
+    command = ["serve", "--db", str(tmp_path / "d.sqlite3"), "--templates", str(tmp_path / "x")]
+    proc = subprocess.run(
+        [str(SCRIPT), *command],
+        stdin=subprocess.DEVNULL,  # a server that starts exits at once instead of waiting
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Template override directory" in proc.stderr
+    assert "does not exist" in proc.stderr
+
+
 def test_the_db_location_follows_the_environment_variable(tmp_path: Path) -> None:
     env = {**os.environ, "ML_SYSTEMIZATION_DB": str(tmp_path / "env.sqlite3")}
     proc = subprocess.run(

@@ -385,6 +385,15 @@ async def test_template_overrides_apply_by_file_name(tmp_path: Path) -> None:
         assert sources["feature_card"] == "builtin"
 
 
+async def test_a_missing_template_folder_is_named_by_every_template_tool(tmp_path: Path) -> None:
+    # The renderer opens on first use, so the folder's absence surfaces in a tool call (serve
+    # checks it at start): each tool must say what is wrong, not only "Error executing tool".
+    settings = Settings(db_path=tmp_path / "db.sqlite3", templates_dir=tmp_path / "missing")
+    async with Client(build_server(settings)) as client:
+        for tool, arguments in [("get_template", {"name": "one_pager"}), ("list_templates", {})]:
+            assert "does not exist" in await error_text(client, tool, arguments), tool
+
+
 async def test_a_warning_can_be_waived_with_a_reason_but_an_error_cannot(
     settings: Settings,
 ) -> None:

@@ -191,11 +191,14 @@ def http_body_limit(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from ml_systemization.locations import probe_writable
+    from ml_systemization.locations import check_templates_dir, probe_writable
     from ml_systemization.server import build_server
 
-    # The store opens on the first call; an unusable path should stop the server now.
+    # The store and the renderer open on the first call; an unusable path should stop the
+    # server now.
     probe_writable(settings.db_path)
+    if settings.templates_dir is not None:
+        check_templates_dir(settings.templates_dir.resolve())
     server = build_server(settings)
     if args.transport == "stdio":
         server.run()

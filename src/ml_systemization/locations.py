@@ -1,7 +1,8 @@
-"""Where designs live by default, and an early check that the database path is usable.
+"""Where designs live by default, and early checks that the paths `serve` uses are usable.
 
-Kept apart from `store` (which loads the design models) so that the command line and the
-server's start-up can resolve and check the path without paying for those imports.
+Kept apart from `store` and `render` (which load the design models and Jinja2) so that the
+command line and the server's start-up can resolve and check the paths without paying for
+those imports; the store and the renderer open on the first call that needs them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ml_systemization.errors import StoreError
+from ml_systemization.errors import StoreError, TemplateError
 
 APP_DIR = "ml-systemization"
 DB_FILENAME = "designs.sqlite3"
@@ -62,3 +63,12 @@ def probe_writable(path: Path) -> None:
             f"Cannot open the design database {path}: {reason}. Set {DB_ENV_VAR} to a "
             "writable file path."
         ) from exc
+
+
+def check_templates_dir(path: Path) -> None:
+    """Refuse a template override folder that does not exist (the renderer's check too)."""
+    if not path.is_dir():
+        raise TemplateError(
+            f"Template override directory {path} does not exist; create it "
+            "or leave the setting unset to use the built-in templates."
+        )

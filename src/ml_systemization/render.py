@@ -16,6 +16,7 @@ import jinja2
 from pydantic import BaseModel
 
 from ml_systemization.errors import TemplateError
+from ml_systemization.locations import check_templates_dir
 from ml_systemization.model import Design
 from ml_systemization.settings import RuleSettings
 from ml_systemization.steps import ARTIFACTS, STEP_BY_KEY, STEPS
@@ -508,11 +509,7 @@ class Renderer:
         override_dir = self._override_dir
         loaders: list[jinja2.BaseLoader] = []
         if override_dir is not None:
-            if not override_dir.is_dir():
-                raise TemplateError(
-                    f"Template override directory {override_dir} does not exist; create it "
-                    "or leave the setting unset to use the built-in templates."
-                )
+            check_templates_dir(override_dir)
             loaders.append(jinja2.FileSystemLoader(override_dir, encoding="utf-8"))
         loaders.append(jinja2.FileSystemLoader(self._builtin_dir, encoding="utf-8"))
         self._env = jinja2.Environment(

@@ -224,7 +224,7 @@ def register_design_tools(server: MCPServer) -> None:
     @server.tool(title="Get a template", annotations=READ_ONLY)
     def get_template(name: ArtifactName, ctx: Context[AppState]) -> TemplateOut:
         """One raw Jinja2 artifact template (also resource template://{name})."""
-        renderer = state_of(ctx).renderer
         with tool_errors():
+            renderer = state_of(ctx).renderer
             info = next(i for i in renderer.list_templates() if i.name == name)
             return TemplateOut(name=name, source=info.source, text=renderer.template_source(name))
