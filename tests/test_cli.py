@@ -138,6 +138,15 @@ def test_serve_refuses_a_missing_template_folder_at_start(tmp_path: Path) -> Non
     assert "does not exist" in proc.stderr
 
 
+def test_serve_refuses_a_file_that_is_not_a_database_at_start(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 10)
+    proc = run("serve", "--db", str(notes), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not an SQLite database" in proc.stderr
+    assert notes.read_text() == "my notes, not a database\n" * 10
+
+
 def test_the_db_location_follows_the_environment_variable(tmp_path: Path) -> None:
     env = {**os.environ, "ML_SYSTEMIZATION_DB": str(tmp_path / "env.sqlite3")}
     proc = subprocess.run(

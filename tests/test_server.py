@@ -394,6 +394,18 @@ async def test_a_missing_template_folder_is_named_by_every_template_tool(tmp_pat
             assert "does not exist" in await error_text(client, tool, arguments), tool
 
 
+async def test_reading_a_design_resource_from_an_unusable_database_says_why(
+    tmp_path: Path,
+) -> None:
+    # The store opens on first use (serve checks the file at start; an embedding host may not).
+    notes = tmp_path / "notes.sqlite3"
+    notes.write_bytes(b"not a database at all, just text " * 20)
+    async with Client(build_server(Settings(db_path=notes))) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource("design://d-123")
+    assert "as the design database" in raised.value.error.message
+
+
 async def test_a_warning_can_be_waived_with_a_reason_but_an_error_cannot(
     settings: Settings,
 ) -> None:

@@ -339,7 +339,15 @@ def test_the_http_server_refuses_bodies_over_the_argument_limit_before_parsing(
         result = json.loads(answer)["result"]
         assert result["isError"] is True
         assert "max_argument_bytes" in result["content"][0]["text"]
-        # Far over it (beyond the envelope allowance): 413, never parsed.
+        # Under the limit, but escaped by the client (\u00e9 is 6 bytes for 2 of UTF-8):
+        # the body is larger than the limit and still read.
+        text = "\u00e9" * 15_000  # under max_text_chars per field
+        fields = ("problem", "user_outcome", "business_outcome")
+        escaped = _call_body({"feature": "F", "context": dict.fromkeys(fields, text)})
+        assert len(escaped) > 2 * limit
+        status, answer = _post(port, escaped)
+        assert status == 200 and json.loads(answer)["result"]["isError"] is False, answer
+        # Far over it (beyond what escapes and the envelope allow): 413, never parsed.
         status, _ = _post(port, _call_body({"feature": "F", "context": {"problem": "x" * 500_000}}))
         assert status == 413
         # The server goes on answering.

@@ -178,25 +178,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-# Room for the JSON-RPC envelope around a call's arguments (method, ids, _meta, escapes).
+# Room for the JSON-RPC envelope around a call's arguments (method, ids, _meta).
 HTTP_ENVELOPE_BYTES = 64 * 1024
+# max_argument_bytes counts UTF-8; a client may send non-ASCII text as \uXXXX escapes, which
+# take up to 3 times as many bytes (6 for a 2-byte character, 12 for a 4-byte one).
+HTTP_ESCAPE_FACTOR = 3
 
 
 def http_body_limit(settings: Settings) -> int:
-    """Largest HTTP request body the server reads: a call at max_argument_bytes plus its
-    envelope. Anything larger is answered 413 before it is parsed, so an oversize body costs
-    no more memory than the limit; a call just over the limit still gets the tool error that
-    names its size."""
-    return settings.limits.max_argument_bytes + HTTP_ENVELOPE_BYTES
+    """Largest HTTP request body the server reads: a call at max_argument_bytes, however its
+    client escapes text, plus the envelope. Anything larger is answered 413 before it is
+    parsed, so an oversize body costs no more memory than that; a call over the limit but
+    under this size still gets the tool error that names its size."""
+    return HTTP_ESCAPE_FACTOR * settings.limits.max_argument_bytes + HTTP_ENVELOPE_BYTES
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from ml_systemization.locations import check_templates_dir, probe_writable
+    from ml_systemization.locations import (
+        check_database_file,
+        check_templates_dir,
+        probe_writable,
+    )
     from ml_systemization.server import build_server
 
     # The store and the renderer open on the first call; an unusable path should stop the
     # server now.
     probe_writable(settings.db_path)
+    check_database_file(settings.db_path)
     if settings.templates_dir is not None:
         check_templates_dir(settings.templates_dir.resolve())
     server = build_server(settings)

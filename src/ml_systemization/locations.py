@@ -65,6 +65,24 @@ def probe_writable(path: Path) -> None:
         ) from exc
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse an existing file that is not an SQLite database, before anything is served.
+
+    The store makes the full check (the schema version too) when it opens, on the first
+    call; this one only reads the file's first 16 bytes.
+    """
+    with path.open("rb") as file:
+        head = file.read(len(SQLITE_MAGIC))
+    if head and head != SQLITE_MAGIC:
+        raise StoreError(
+            f"Cannot use {path} as the design database: it is not an SQLite database. Point "
+            f"{DB_ENV_VAR} (or --db) at another file or move this one aside."
+        )
+
+
 def check_templates_dir(path: Path) -> None:
     """Refuse a template override folder that does not exist (the renderer's check too)."""
     if not path.is_dir():

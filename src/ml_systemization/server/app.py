@@ -21,7 +21,7 @@ from mcp import MCPError
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import (
     INVALID_PARAMS,
     CallToolResult,
@@ -42,6 +42,7 @@ from ml_systemization.errors import (
     DesignDeletedError,
     DesignNotFoundError,
     LimitExceededError,
+    MLSystemizationError,
     TemplateError,
 )
 from ml_systemization.limits import json_size
@@ -227,6 +228,8 @@ def _resource_record(ctx: Context[AppState], design_id: str) -> DesignRecord:
         return state_of(ctx).store.get(design_id)
     except (DesignNotFoundError, DesignDeletedError) as exc:
         raise ResourceNotFoundError(str(exc)) from exc
+    except MLSystemizationError as exc:  # e.g. the database cannot be used: say why
+        raise ResourceError(str(exc)) from exc
 
 
 def _register_prompt(server: MCPServer) -> None:
@@ -299,17 +302,15 @@ class _Server(MCPServer):
                 self._register_tools(self, self._settings)
                 self._tools_ready = True
 
-    def _published_tools(self) -> list[Tool]:
+    async def list_tools(self) -> list[Tool]:
         if self._published is None:
             from ml_systemization.server import published
 
-            self._published = published.tool_definitions(
-                export_dir=self._settings.export_dir is not None
-            )
-        return self._published
-
-    async def list_tools(self) -> list[Tool]:
-        return list(self._published_tools())
+            tools = published.tool_definitions(export_dir=self._settings.export_dir is not None)
+            if tools is None:  # generated with other mcp/pydantic versions: derive them here
+                tools = [published.lean(tool) for tool in await self.registered_tools()]
+            self._published = tools
+        return list(self._published)
 
     async def registered_tools(self) -> list[Tool]:
         """The SDK's definitions of the registered tools (registering them if needed): what
@@ -325,16 +326,6 @@ class _Server(MCPServer):
             # during which other requests (ping, tools/list) are still answered.
             await anyio.to_thread.run_sync(self._ensure_tools)
         return await super().call_tool(name, arguments, context)
-
-    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
-        # The SDK asks for a tool's input schema before middleware runs (HTTP header checks):
-        # the published one carries the same parameters, without registering the tools.
-        if self._tools_ready:
-            return super()._tool_input_schema(name)
-        for tool in self._published_tools():
-            if tool.name == name:
-                return tool.input_schema
-        return None
 
     async def get_prompt(
         self,

@@ -20,9 +20,7 @@ from ml_systemization.names import ViewName
 from ml_systemization.patch import patch_model
 from ml_systemization.server.app import AppState, SchemaName, state_of
 from ml_systemization.settings import RuleSettings, effective_rule_settings
-from ml_systemization.steps import (
-    next_step,
-)
+from ml_systemization.steps import next_step
 from ml_systemization.store import DesignRecord
 from ml_systemization.upstream import normalize_context
 from ml_systemization.views import build_view, view_schema

@@ -43,10 +43,7 @@ from ml_systemization.server.common import (
     tool_errors,
 )
 from ml_systemization.server.step_tools import apply_section, change_record, step_result
-from ml_systemization.steps import (
-    ARTIFACTS,
-    apply_change,
-)
+from ml_systemization.steps import ARTIFACTS, apply_change
 from ml_systemization.waivers import apply_review_options
 
 

@@ -13,10 +13,7 @@ from ml_systemization import bundle as bundles
 from ml_systemization import history
 from ml_systemization.artifacts import render_design
 from ml_systemization.names import ViewName
-from ml_systemization.results import (
-    ExportResult,
-    WriteResult,
-)
+from ml_systemization.results import ExportResult, WriteResult
 from ml_systemization.server.app import AppState, SchemaName, state_of
 from ml_systemization.server.common import (
     EXPORT_WRITE,

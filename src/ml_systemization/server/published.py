@@ -5,7 +5,10 @@ than everything else the server does to start. Every client lists the tools righ
 starts the server, so the definitions it receives are generated ahead (the lean
 `toolschema.compact_tool_schema` of each registered tool's schemas) and shipped in
 `published_tools.json`; a test fails when the file differs from what the registered tools
-generate. After changing a tool or a model, regenerate it:
+generate. The file records the mcp and pydantic versions that generated it: with another
+major.minor version of either installed, the server generates the definitions from the
+registered tools instead (a slower start, never a stale schema). After changing a tool or a
+model, or upgrading mcp or pydantic in the dev environment, regenerate it:
 
     python -m ml_systemization.server.published --write
 """
@@ -13,6 +16,7 @@ generate. After changing a tool or a model, regenerate it:
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 from collections.abc import Sequence
@@ -27,9 +31,29 @@ REGENERATE = "python -m ml_systemization.server.published --write"
 EXPORT_TOOL = "export_design"
 
 
-def tool_definitions(*, export_dir: bool) -> list[Tool]:
-    """The published tools, for a server run without or with --export-dir."""
+def generator_versions() -> dict[str, str]:
+    """The versions of the packages whose output the file holds: the SDK's tool definitions
+    and pydantic's JSON schemas."""
+    import pydantic
+
+    return {"mcp": importlib.metadata.version("mcp"), "pydantic": pydantic.VERSION}
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def tool_definitions(*, export_dir: bool) -> list[Tool] | None:
+    """The published tools, for a server run without or with --export-dir; None when the file
+    was generated with other versions of mcp or pydantic than the installed ones."""
     data = json.loads(PUBLISHED_FILE.read_text(encoding="utf-8"))
+    recorded = data.get("generated_with", {})
+    installed = generator_versions()
+    if any(
+        _major_minor(recorded.get(name, "")) != _major_minor(version)
+        for name, version in installed.items()
+    ):
+        return None
     variant = data["export_dir"] if export_dir else {}
     return [Tool.model_validate(variant.get(entry["name"], entry)) for entry in data["tools"]]
 
@@ -68,6 +92,7 @@ def generate() -> dict[str, Any]:
     writing = anyio.run(registered, Path("exports"))
     return {
         "generated_by": REGENERATE,
+        "generated_with": generator_versions(),
         "tools": [_dump(tool) for tool in plain],
         "export_dir": {tool.name: _dump(tool) for tool in writing if tool.name == EXPORT_TOOL},
     }
