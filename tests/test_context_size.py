@@ -27,9 +27,9 @@ from ml_systemization.steps import STEPS
 from ml_systemization.toolschema import compact_tool_schema
 
 # The issue asks for 32 KB (32,768 bytes) with full typed schemas. Not reached: with every
-# field still typed and constrained the input schemas alone are ~31 KB (about 430 fields);
+# field still typed and constrained the input schemas alone are 31.6 KB (405 fields);
 # see docs/PERFORMANCE.md, "tools/list size", for the figures and the remaining options.
-# This is the achieved size (largest configuration: --export-dir, 55,342 bytes) rounded up
+# This is the achieved size (largest configuration: --export-dir, 55,357 bytes) rounded up
 # to the next KiB; lower it when the schemas shrink, never raise it without a reason there.
 LIMIT_BYTES = 55 * 1024
 GOAL_BYTES = 32 * 1024
