@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 import anyio.to_thread
 from mcp import MCPError
@@ -75,56 +75,63 @@ export_design/import_design move a design between tools; get_design_view gives t
 observability or orchestration view for downstream agents."""
 
 SchemaName = Literal["design", "observability", "orchestration"]
+_T = TypeVar("_T")
 
 
 class AppState:
-    """What the lifespan hands every handler: the settings, and the store and renderer,
-    each opened on first use (the store loads the design models, the renderer Jinja2)."""
+    """What the lifespan hands every handler: the settings, and the store, renderer and
+    findings memo, each made on first use (the store loads the design models, the renderer
+    Jinja2), once, whichever thread asks first."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._store: SQLiteStore | None = None
-        self._renderer: Renderer | None = None
-        self._findings: FindingsMemo | None = None
+        self._made: dict[str, object] = {}
+
+    def _once(self, name: str, make: Callable[[], _T]) -> _T:
+        with self._lock:  # uncontended after the first call: a few hundred nanoseconds
+            if name not in self._made:
+                self._made[name] = make()
+            return cast(_T, self._made[name])
 
     @property
     def store(self) -> SQLiteStore:
-        with self._lock:  # uncontended after the first call: a few hundred nanoseconds
-            if self._store is None:
-                from ml_systemization.store import SQLiteStore
+        def open_store() -> SQLiteStore:
+            from ml_systemization.store import SQLiteStore
 
-                self._store = SQLiteStore(
-                    self.settings.db_path,
-                    limits=self.settings.limits,
-                    retention_days=self.settings.retention_days,
-                )
-            return self._store
+            return SQLiteStore(
+                self.settings.db_path,
+                limits=self.settings.limits,
+                retention_days=self.settings.retention_days,
+            )
+
+        return self._once("store", open_store)
 
     @property
     def renderer(self) -> Renderer:
-        with self._lock:
-            if self._renderer is None:
-                from ml_systemization.render import Renderer
+        def make_renderer() -> Renderer:
+            from ml_systemization.render import Renderer
 
-                self._renderer = Renderer(self.settings.templates_dir)
-            return self._renderer
+            return Renderer(self.settings.templates_dir)
+
+        return self._once("renderer", make_renderer)
 
     @property
     def findings(self) -> FindingsMemo:
         """Step calls reuse the previous call's evaluation of the design they start from."""
-        with self._lock:
-            if self._findings is None:
-                from ml_systemization.findings import FindingsMemo
 
-                self._findings = FindingsMemo()
-            return self._findings
+        def make_memo() -> FindingsMemo:
+            from ml_systemization.findings import FindingsMemo
+
+            return FindingsMemo()
+
+        return self._once("findings", make_memo)
 
     def close(self) -> None:
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            store = self._made.pop("store", None)  # opened only if some call needed it
+        if store is not None:
+            cast("SQLiteStore", store).close()
 
 
 def state_of(ctx: Context[AppState]) -> AppState:
